@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictConcurrency: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "carepath",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "carepath", targets: ["carepath"]),
+        .library(name: "Pathway", targets: ["Pathway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+    ],
+    targets: [
+        // A small, allocation-conscious JSON reader and a deterministic writer.
+        .target(name: "CarepathJSON", swiftSettings: strictConcurrency),
+        // The pure pathway domain: no I/O, no clock, no Kafka.
+        .target(
+            name: "Pathway",
+            dependencies: [
+                "CarepathJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "carepath",
+            dependencies: [
+                "Pathway", "CarepathJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "carepath-bench",
+            dependencies: ["Pathway", "CarepathJSON"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),
+        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,218 @@
+/// A deterministic JSON writer: members come out in the order they are
+/// written, numbers and strings in one canonical form, no white space.
+///
+/// The same sequence of calls always yields the same bytes, which is what
+/// makes carepath's outputs byte-for-byte reproducible.
+///
+/// ```swift
+/// var w = JSONWriter()
+/// w.object { o in
+///     o.field("id", "rec-1")
+///     o.field("revision", 2)
+/// }
+/// // {"id":"rec-1","revision":2}
+/// ```
+public struct JSONWriter: Sendable {
+    public var bytes: [UInt8]
+
+    public init(capacity: Int = 512) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// The bytes written so far, as a string.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    // MARK: Scalars
+
+    @inlinable
+    public mutating func null() { append("null") }
+
+    @inlinable
+    public mutating func bool(_ value: Bool) { append(value ? "true" : "false") }
+
+    public mutating func int(_ value: Int) {
+        if value == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+        }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        withUnsafeBytes(of: &digits) { buffer in
+            bytes.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// Writes a number: integral values without a fraction, others in Swift's
+    /// shortest round-tripping form.
+    public mutating func number(_ value: Double) {
+        if value.rounded(.towardZero) == value, abs(value) < 9.0e15 {
+            int(Int(value))
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
+    }
+
+    /// Writes a string with JSON escaping: `"`, `\` and control characters are
+    /// escaped; everything else is written as UTF-8.
+    public mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { utf8 in
+            var runStart = 0
+            for i in 0..<utf8.count {
+                let b = utf8[i]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+                runStart = i + 1
+                switch b {
+                case UInt8(ascii: "\""): append("\\\"")
+                case UInt8(ascii: "\\"): append("\\\\")
+                case 0x0A: append("\\n")
+                case 0x0D: append("\\r")
+                case 0x09: append("\\t")
+                case 0x08: append("\\b")
+                case 0x0C: append("\\f")
+                default:
+                    append("\\u00")
+                    bytes.append(Self.hexDigit(b >> 4))
+                    bytes.append(Self.hexDigit(b & 0x0F))
+                }
+            }
+            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends bytes that are already a JSON value (for example a stored document).
+    public mutating func raw(_ json: some Sequence<UInt8>) { bytes.append(contentsOf: json) }
+
+    /// Writes any parsed JSON value, members in their stored order.
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: null()
+        case .bool(let b): bool(b)
+        case .number(let n):
+            if let i = n.integerValue { int(Int(i)) } else { number(n.doubleValue) }
+        case .string(let s): string(s)
+        case .array(let elements):
+            array { a in
+                for element in elements { a.element { $0.value(element) } }
+            }
+        case .object(let object):
+            self.object { o in
+                for member in object.members { o.field(member.key) { $0.value(member.value) } }
+            }
+        }
+    }
+
+    // MARK: Containers
+
+    /// Writes an object whose members `body` adds.
+    @inlinable
+    public mutating func object(_ body: (inout ObjectWriter) -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        var members = ObjectWriter(writer: self)
+        bytes = []
+        body(&members)
+        self = members.writer
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes an array whose elements `body` adds.
+    @inlinable
+    public mutating func array(_ body: (inout ArrayWriter) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        var elements = ArrayWriter(writer: self)
+        bytes = []
+        body(&elements)
+        self = elements.writer
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes an array of strings.
+    public mutating func strings(_ values: [String]) {
+        array { a in
+            for v in values { a.element { $0.string(v) } }
+        }
+    }
+
+    @inlinable
+    mutating func append(_ literal: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+    }
+
+    /// Adds the members of an object.
+    public struct ObjectWriter: Sendable {
+        @usableFromInline var writer: JSONWriter
+        @usableFromInline var first = true
+
+        @usableFromInline init(writer: JSONWriter) { self.writer = writer }
+
+        @inlinable
+        mutating func key(_ key: String) {
+            if first { first = false } else { writer.bytes.append(UInt8(ascii: ",")) }
+            writer.string(key)
+            writer.bytes.append(UInt8(ascii: ":"))
+        }
+
+        /// A member whose value `body` writes.
+        @inlinable
+        public mutating func field(_ key: String, _ body: (inout JSONWriter) -> Void) {
+            self.key(key)
+            body(&writer)
+        }
+
+        public mutating func field(_ key: String, _ value: String) { self.key(key); writer.string(value) }
+        public mutating func field(_ key: String, _ value: Int) { self.key(key); writer.int(value) }
+        public mutating func field(_ key: String, _ value: Bool) { self.key(key); writer.bool(value) }
+        public mutating func field(_ key: String, _ value: Double) { self.key(key); writer.number(value) }
+        public mutating func field(_ key: String, _ value: JSONValue) { self.key(key); writer.value(value) }
+        public mutating func field(_ key: String, strings: [String]) { self.key(key); writer.strings(strings) }
+        public mutating func nullField(_ key: String) { self.key(key); writer.null() }
+
+        /// A member written only when `value` is not `nil`.
+        public mutating func optional(_ key: String, _ value: String?) { if let value { field(key, value) } }
+        public mutating func optional(_ key: String, _ value: Int?) { if let value { field(key, value) } }
+        public mutating func optional(_ key: String, _ value: Bool?) { if let value { field(key, value) } }
+        public mutating func optional(_ key: String, _ value: Double?) { if let value { field(key, value) } }
+
+        /// A member whose value is `null` when `value` is `nil`.
+        public mutating func nullable(_ key: String, _ value: String?) {
+            if let value { field(key, value) } else { nullField(key) }
+        }
+        public mutating func nullable(_ key: String, _ value: Int?) {
+            if let value { field(key, value) } else { nullField(key) }
+        }
+    }
+
+    /// Adds the elements of an array.
+    public struct ArrayWriter: Sendable {
+        @usableFromInline var writer: JSONWriter
+        @usableFromInline var first = true
+
+        @usableFromInline init(writer: JSONWriter) { self.writer = writer }
+
+        /// An element that `body` writes.
+        @inlinable
+        public mutating func element(_ body: (inout JSONWriter) -> Void) {
+            if first { first = false } else { writer.bytes.append(UInt8(ascii: ",")) }
+            body(&writer)
+        }
+    }
+}

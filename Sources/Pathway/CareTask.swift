@@ -1,0 +1,160 @@
+public import CarepathJSON
+
+/// A task carepath proposes to the downstream task system, published as a
+/// FHIR R4 `Task` resource (PATHWAY.md section 5). One value is one version.
+public struct CareTask: Sendable, Hashable {
+    public var id: String
+    /// `meta.versionId`: 1, 2, ...
+    public var version: Int
+    public var status: TaskStatus
+    /// `statusReason.text`, when carepath cancelled it.
+    public var statusReason: String?
+    public var priority: Priority
+    public var code: TaskCode
+    public var description: String
+    public var patientId: String
+    public var authoredOn: Timestamp
+    public var lastModified: Timestamp
+    public var executionPeriod: Period?
+    /// The recommendation that asked for it.
+    public var basedOn: String
+
+    /// A window in which the task should be done.
+    public struct Period: Sendable, Hashable {
+        public var start: Timestamp
+        public var end: Timestamp
+
+        public init(start: Timestamp, end: Timestamp) {
+            self.start = start
+            self.end = end
+        }
+    }
+
+    public init(
+        id: String, version: Int, status: TaskStatus, statusReason: String? = nil, priority: Priority, code: TaskCode,
+        description: String, patientId: String, authoredOn: Timestamp, lastModified: Timestamp,
+        executionPeriod: Period? = nil, basedOn: String
+    ) {
+        self.id = id
+        self.version = version
+        self.status = status
+        self.statusReason = statusReason
+        self.priority = priority
+        self.code = code
+        self.description = description
+        self.patientId = patientId
+        self.authoredOn = authoredOn
+        self.lastModified = lastModified
+        self.executionPeriod = executionPeriod
+        self.basedOn = basedOn
+    }
+
+    /// Still to be done: not completed, cancelled, rejected, failed or entered in error.
+    public var isOpen: Bool { !status.isClosed }
+
+    /// Writes the FHIR `Task` resource.
+    public func write(to w: inout JSONWriter) {
+        w.object { o in
+            o.field("resourceType", "Task")
+            o.field("id", id)
+            o.field("meta") { w in
+                w.object { o in
+                    o.field("versionId", String(version))
+                    o.field("lastUpdated", lastModified.rfc3339)
+                }
+            }
+            o.field("status", status.rawValue)
+            if let statusReason {
+                o.field("statusReason") { w in w.object { $0.field("text", statusReason) } }
+            }
+            o.field("intent", "proposal")
+            o.field("priority", priority.rawValue)
+            o.field("code") { w in
+                w.object { o in
+                    o.field("coding") { w in
+                        w.array { a in
+                            a.element { w in
+                                w.object { o in
+                                    o.field("system", "urn:carepath:task")
+                                    o.field("code", code.rawValue)
+                                    o.field("display", code.display)
+                                }
+                            }
+                        }
+                    }
+                    o.field("text", code.display)
+                }
+            }
+            o.field("description", description)
+            o.field("for") { w in w.object { $0.field("reference", "Patient/" + patientId) } }
+            o.field("authoredOn", authoredOn.rfc3339)
+            o.field("lastModified", lastModified.rfc3339)
+            if let executionPeriod {
+                o.field("executionPeriod") { w in
+                    w.object { o in
+                        o.field("start", executionPeriod.start.rfc3339)
+                        o.field("end", executionPeriod.end.rfc3339)
+                    }
+                }
+            }
+            o.field("basedOn") { w in
+                w.array { a in
+                    a.element { w in w.object { $0.field("reference", "urn:carepath:recommendation:" + basedOn) } }
+                }
+            }
+        }
+    }
+
+    /// Reads a task written by ``write(to:)``.
+    /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
+    public init(json object: JSONObject, path: String = "$") throws(Rejection) {
+        let r = FieldReader(object, path: path)
+        guard r.present("resourceType") == .string("Task") else {
+            throw Rejection(.invalidField, at: path + ".resourceType", "resourceType must be \"Task\"")
+        }
+        id = try r.requiredString("id")
+        let meta = try r.requiredObject("meta")
+        guard let v = Int(try meta.requiredString("versionId")), v >= 1 else {
+            throw Rejection(.invalidField, at: path + ".meta.versionId", "versionId must be a positive whole number as a string")
+        }
+        version = v
+        status = try r.requiredEnum("status")
+        statusReason = try r.optionalObject("statusReason").map { (reason: FieldReader) throws(Rejection) in
+            try reason.requiredString("text")
+        }
+        guard r.present("intent") == .string("proposal") else {
+            throw Rejection(.invalidField, at: path + ".intent", "intent must be \"proposal\"")
+        }
+        priority = try r.requiredEnum("priority")
+        let codings = try r.requiredObject("code").requiredArray("coding") { (c: FieldReader) throws(Rejection) in
+            guard c.present("system") == .string("urn:carepath:task") else {
+                throw Rejection(.invalidField, at: c.path + ".system", "system must be \"urn:carepath:task\"")
+            }
+            return try c.requiredEnum("code") as TaskCode
+        }
+        guard codings.count == 1 else {
+            throw Rejection(.invalidField, at: path + ".code.coding", "code.coding must hold exactly one coding")
+        }
+        code = codings[0]
+        description = try r.requiredString("description")
+        let reference = try r.requiredObject("for").requiredString("reference")
+        guard reference.hasPrefix("Patient/"), PatientID.isValid(String(reference.dropFirst(8))) else {
+            throw Rejection(.invalidField, at: path + ".for.reference", "for.reference must be Patient/<id>")
+        }
+        patientId = String(reference.dropFirst(8))
+        authoredOn = try r.requiredTimestamp("authoredOn")
+        lastModified = try r.requiredTimestamp("lastModified")
+        if let period = try r.optionalObject("executionPeriod") {
+            executionPeriod = Period(start: try period.requiredTimestamp("start"), end: try period.requiredTimestamp("end"))
+        }
+        let based = try r.requiredArray("basedOn") { (b: FieldReader) throws(Rejection) in try b.requiredString("reference") }
+        let prefix = "urn:carepath:recommendation:"
+        guard based.count == 1, based[0].hasPrefix(prefix) else {
+            throw Rejection(.invalidField, at: path + ".basedOn", "basedOn must hold one urn:carepath:recommendation reference")
+        }
+        basedOn = String(based[0].dropFirst(prefix.count))
+        guard lastModified >= authoredOn else {
+            throw Rejection(.invalidField, at: path + ".lastModified", "lastModified must not be before authoredOn")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+public import CarepathJSON
+import Crypto
+
+/// A message carepath could not apply, as published on the dead-letter topic
+/// (PATHWAY.md section 6).
+public struct DeadLetter: Sendable, Hashable {
+    /// At most this many bytes of the original payload are kept (64 KiB).
+    public static let maximumPayloadBytes = 64 * 1024
+
+    public var rejection: Rejection
+    /// Where the message was read: topic, partition (`nil` offline) and offset
+    /// (offline, the 0-based line number).
+    public var topic: String
+    public var partition: Int?
+    public var offset: Int64
+    public var key: String?
+    public var payload: String
+    public var payloadEncoding: String
+    public var payloadTruncated: Bool
+    public var payloadSha256: String
+    public var receivedAt: Timestamp?
+    /// The refused message's `id`, when it has a readable one (its causation id).
+    public var inputId: String?
+
+    /// Builds the dead letter of a refused message.
+    ///
+    /// - Parameters:
+    ///   - rejection: why it was refused.
+    ///   - bytes: the message value as received; at most 64 KiB of it is kept,
+    ///     as UTF-8 when it is UTF-8 (cut at a character boundary), else base64.
+    ///   - topic: the topic it was read from.
+    ///   - partition: its partition, `nil` offline.
+    ///   - offset: its offset, or offline its 0-based line number.
+    ///   - key: its key.
+    ///   - receivedAt: when carepath read it, `nil` offline.
+    ///   - inputId: the message's CloudEvents `id`, when readable.
+    public init(rejection: Rejection, bytes: [UInt8], topic: String, partition: Int?, offset: Int64, key: String?,
+                receivedAt: Timestamp?, inputId: String? = nil) {
+        self.inputId = inputId
+        self.rejection = rejection
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.receivedAt = receivedAt
+        payloadSha256 = SHA256.hash(data: bytes).hexString
+        let limit = Self.maximumPayloadBytes
+        if let text = String(validating: bytes, as: UTF8.self) {
+            payloadEncoding = "utf8"
+            if bytes.count <= limit {
+                payload = text
+                payloadTruncated = false
+            } else {
+                var end = limit
+                while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }  // do not split a character
+                payload = String(decoding: bytes[..<end], as: UTF8.self)
+                payloadTruncated = true
+            }
+        } else {
+            payloadEncoding = "base64"
+            payloadTruncated = bytes.count > limit
+            payload = Base64.encode(bytes.prefix(limit))
+        }
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.object { o in
+            o.field("reason", rejection.reason.rawValue)
+            o.field("path", rejection.path)
+            o.field("message", rejection.message)
+            o.field("topic", topic)
+            o.nullable("partition", partition)
+            o.field("offset", Int(offset))
+            o.nullable("key", key)
+            o.field("payload", payload)
+            o.field("payloadEncoding", payloadEncoding)
+            o.field("payloadTruncated", payloadTruncated)
+            o.field("payloadSha256", payloadSha256)
+            o.nullable("receivedAt", receivedAt?.rfc3339)
+        }
+    }
+
+    /// The message for the dead-letter topic. Its `carepath-id` is
+    /// `dlq/<topic>/<partition>/<offset>` (offline, `dlq/<topic>/line/<n>`):
+    /// a re-send after a crash repeats it.
+    public func message(topics: TopicNames = .standard) -> OutputMessage {
+        var w = JSONWriter(capacity: payload.utf8.count + 512)
+        write(to: &w)
+        let position = partition.map { "\($0)/\(offset)" } ?? "line/\(offset)"
+        return OutputMessage(topic: topics.deadLetters, key: key, value: w.bytes,
+                             carepathId: "dlq/\(topic)/\(position)", causationId: inputId ?? "\(topic)/\(position)")
+    }
+
+    /// Reads a dead letter (to validate one).
+    /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
+    public init(json object: JSONObject) throws(Rejection) {
+        let r = FieldReader(object, path: "$")
+        let reason: DeadLetterReason = try r.requiredEnum("reason")
+        let path = try r.requiredString("path")
+        guard path.hasPrefix("$") else { throw Rejection(.invalidField, at: "$.path", "path must be a JSON path starting with $") }
+        rejection = Rejection(reason, at: path, try r.requiredString("message"))
+        topic = try r.requiredString("topic")
+        partition = try r.optionalInteger("partition", 0...Int(Int32.max))
+        offset = Int64(try r.requiredInteger("offset", 0...Int.max))
+        key = try r.optionalString("key")
+        guard case .string(let p)? = r.object["payload"] else {
+            throw Rejection(.missingField, at: "$.payload", "payload is required (a string)")
+        }
+        payload = p
+        payloadEncoding = try r.requiredString("payloadEncoding")
+        guard payloadEncoding == "utf8" || payloadEncoding == "base64" else {
+            throw Rejection(.invalidField, at: "$.payloadEncoding", "payloadEncoding must be utf8 or base64")
+        }
+        guard case .bool(let truncated)? = r.present("payloadTruncated") else {
+            throw Rejection(.invalidField, at: "$.payloadTruncated", "payloadTruncated must be true or false")
+        }
+        payloadTruncated = truncated
+        payloadSha256 = try r.requiredString("payloadSha256")
+        guard payloadSha256.utf8.count == 64, payloadSha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw Rejection(.invalidField, at: "$.payloadSha256", "payloadSha256 must be 64 lowercase hex digits")
+        }
+        guard object["receivedAt"] != nil, object["partition"] != nil, object["key"] != nil else {
+            throw Rejection(.missingField, at: object["receivedAt"] == nil ? "$.receivedAt" : object["partition"] == nil ? "$.partition" : "$.key",
+                            "partition, key and receivedAt are required (null when not known)")
+        }
+        receivedAt = try r.present("receivedAt") == nil ? nil : r.requiredTimestamp("receivedAt")
+    }
+}
+
+extension FieldReader {
+    func optionalInteger(_ key: String, _ range: ClosedRange<Int>) throws(Rejection) -> Int? {
+        guard present(key) != nil else { return nil }
+        return try requiredInteger(key, range)
+    }
+}
+
+/// RFC 4648 base64, for payloads that are not UTF-8.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let input = Array(bytes)
+        var out = [UInt8]()
+        out.reserveCapacity((input.count + 2) / 3 * 4)
+        var i = 0
+        while i + 2 < input.count {
+            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            i += 3
+        }
+        let rest = input.count - i
+        if rest == 1 {
+            let n = UInt32(input[i]) << 16
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+        } else if rest == 2 {
+            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

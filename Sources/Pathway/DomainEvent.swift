@@ -1,0 +1,284 @@
+public import CarepathJSON
+
+/// One entry of a patient's pathway stream: the stored truth from which the
+/// patient's state is folded (PATHWAY.md section 1).
+public struct DomainEvent: Sendable, Hashable {
+    public var patientId: String
+    /// 1-based position in the patient's stream.
+    public var version: Int
+    /// The acting time of the cause (PATHWAY.md section 2).
+    public var occurredAt: Timestamp
+    /// The input event id or timer id behind it.
+    public var causationEventId: String
+    public var payload: Payload
+
+    public init(patientId: String, version: Int, occurredAt: Timestamp, causationEventId: String, payload: Payload) {
+        self.patientId = patientId
+        self.version = version
+        self.occurredAt = occurredAt
+        self.causationEventId = causationEventId
+        self.payload = payload
+    }
+
+    /// What happened.
+    public enum Payload: Sendable, Hashable {
+        /// An accepted clinical input, with the time it acted at.
+        case clinicalEventRecorded(InputEvent, actingAt: Timestamp)
+        case stateChanged(from: PathwayState?, to: PathwayState, reason: String)
+        case trackOpened(Track, reason: String)
+        case trackClosed(Track, reason: String)
+        case recommendationIssued(Recommendation)
+        case recommendationRevised(Recommendation)
+        case taskRequested(CareTask)
+        case taskChanged(CareTask)
+        case timerScheduled(ScheduledTimer)
+        case timerFired(ScheduledTimer)
+        case timerCancelled(ScheduledTimer, reason: String)
+
+        /// The `type` of the domain event.
+        public var typeName: String {
+            switch self {
+            case .clinicalEventRecorded: "ClinicalEventRecorded"
+            case .stateChanged: "StateChanged"
+            case .trackOpened: "TrackOpened"
+            case .trackClosed: "TrackClosed"
+            case .recommendationIssued: "RecommendationIssued"
+            case .recommendationRevised: "RecommendationRevised"
+            case .taskRequested: "TaskRequested"
+            case .taskChanged: "TaskChanged"
+            case .timerScheduled: "TimerScheduled"
+            case .timerFired: "TimerFired"
+            case .timerCancelled: "TimerCancelled"
+            }
+        }
+    }
+
+    /// `<patientId>/<version>`: the `carepath-id` of its audit message.
+    public var messageId: String { patientId + "/" + String(version) }
+}
+
+/// A timer: a domain fact that something must be checked at `dueAt`.
+public struct ScheduledTimer: Sendable, Hashable {
+    /// `<patientId>/<timerCode>/<n>`.
+    public var id: String
+    public var code: TimerCode
+    public var dueAt: Timestamp
+
+    public init(id: String, code: TimerCode, dueAt: Timestamp) {
+        self.id = id
+        self.code = code
+        self.dueAt = dueAt
+    }
+}
+
+// MARK: - JSON
+
+extension DomainEvent {
+    /// Writes the domain event as stored and published on `pathway.events`.
+    public func write(to w: inout JSONWriter) {
+        w.object { o in
+            o.field("type", payload.typeName)
+            o.field("patientId", patientId)
+            o.field("version", version)
+            o.field("occurredAt", occurredAt.rfc3339)
+            o.field("causationEventId", causationEventId)
+            o.field("data") { w in writeData(to: &w) }
+        }
+    }
+
+    /// The JSON bytes of ``write(to:)``.
+    public var json: [UInt8] {
+        var w = JSONWriter(capacity: 1024)
+        write(to: &w)
+        return w.bytes
+    }
+
+    private func writeData(to w: inout JSONWriter) {
+        switch payload {
+        case .clinicalEventRecorded(let input, let actingAt):
+            w.object { o in
+                o.field("source", input.source)
+                o.field("id", input.id)
+                o.field("type", input.type.rawValue)
+                o.field("time", input.time.rfc3339)
+                o.field("actingAt", actingAt.rfc3339)
+                o.field("fingerprint", input.fingerprint)
+                o.field("data") { input.data.write(to: &$0) }
+            }
+        case .stateChanged(let from, let to, let reason):
+            w.object { o in
+                o.nullable("from", from?.rawValue)
+                o.field("to", to.rawValue)
+                o.field("reason", reason)
+            }
+        case .trackOpened(let track, let reason), .trackClosed(let track, let reason):
+            w.object { o in
+                o.field("track", track.rawValue)
+                o.field("reason", reason)
+            }
+        case .recommendationIssued(let rec), .recommendationRevised(let rec):
+            w.object { o in o.field("recommendation") { rec.write(to: &$0) } }
+        case .taskRequested(let task), .taskChanged(let task):
+            w.object { o in o.field("task") { task.write(to: &$0) } }
+        case .timerScheduled(let timer), .timerFired(let timer):
+            w.object { o in timer.writeFields(to: &o) }
+        case .timerCancelled(let timer, let reason):
+            w.object { o in
+                timer.writeFields(to: &o)
+                o.field("reason", reason)
+            }
+        }
+    }
+
+    /// Reads a domain event written by ``write(to:)``.
+    /// - Parameter bytes: the stored JSON.
+    /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
+    public init(json bytes: [UInt8]) throws(Rejection) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw Rejection(.invalidJSON, at: "$", "not valid JSON: \(error.description)")
+        }
+        guard case .object(let object) = value else { throw Rejection(.invalidJSON, at: "$", "a domain event is a JSON object") }
+        try self.init(json: object)
+    }
+
+    /// Reads a parsed domain event.
+    /// - Throws: ``Rejection``.
+    public init(json object: JSONObject) throws(Rejection) {
+        let r = FieldReader(object, path: "$")
+        let type = try r.requiredString("type")
+        patientId = try r.requiredString("patientId")
+        version = try r.requiredInteger("version", 1...Int(Int32.max))
+        occurredAt = try r.requiredTimestamp("occurredAt")
+        causationEventId = try r.requiredString("causationEventId")
+        let d = try r.requiredObject("data")
+        switch type {
+        case "ClinicalEventRecorded":
+            let inputType: InputType = try d.requiredEnum("type")
+            let data = try InputDecoder.decodeData(inputType, try d.requiredObject("data"))
+            let input = InputEvent(id: try d.requiredString("id"), source: try d.requiredString("source"), subject: patientId,
+                                   time: try d.requiredTimestamp("time"), data: data,
+                                   fingerprint: try d.requiredString("fingerprint"))
+            payload = .clinicalEventRecorded(input, actingAt: try d.requiredTimestamp("actingAt"))
+        case "StateChanged":
+            payload = .stateChanged(from: try d.optionalEnum("from"), to: try d.requiredEnum("to"),
+                                    reason: try d.requiredString("reason"))
+        case "TrackOpened":
+            payload = .trackOpened(try d.requiredEnum("track"), reason: try d.requiredString("reason"))
+        case "TrackClosed":
+            payload = .trackClosed(try d.requiredEnum("track"), reason: try d.requiredString("reason"))
+        case "RecommendationIssued":
+            payload = .recommendationIssued(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
+        case "RecommendationRevised":
+            payload = .recommendationRevised(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
+        case "TaskRequested":
+            payload = .taskRequested(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task"))
+        case "TaskChanged":
+            payload = .taskChanged(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task"))
+        case "TimerScheduled":
+            payload = .timerScheduled(try ScheduledTimer(d))
+        case "TimerFired":
+            payload = .timerFired(try ScheduledTimer(d))
+        case "TimerCancelled":
+            payload = .timerCancelled(try ScheduledTimer(d), reason: try d.requiredString("reason"))
+        default:
+            throw Rejection(.unknownType, at: "$.type", "unknown domain event type \"\(type.prefix(64))\"")
+        }
+    }
+}
+
+extension ScheduledTimer {
+    func writeFields(to o: inout JSONWriter.ObjectWriter) {
+        o.field("timerId", id)
+        o.field("timerCode", code.rawValue)
+        o.field("dueAt", dueAt.rfc3339)
+    }
+
+    init(_ r: FieldReader) throws(Rejection) {
+        self.init(id: try r.requiredString("timerId"), code: try r.requiredEnum("timerCode"), dueAt: try r.requiredTimestamp("dueAt"))
+    }
+}
+
+extension InputData {
+    /// Writes the data in its normalised form: the fields given, in the
+    /// contract's order; absent fields are left out.
+    public func write(to w: inout JSONWriter) {
+        w.object { o in
+            switch self {
+            case .patientPresented(let p):
+                o.field("ageYears", p.ageYears)
+                o.optional("sex", p.sex?.rawValue)
+                o.field("mechanism", p.mechanism.rawValue)
+                if let levels = p.fractureLevels { o.field("fractureLevels", strings: levels) }
+                if let h = p.history {
+                    o.field("history") { w in
+                        w.object { o in
+                            o.optional("knownMalignancy", h.knownMalignancy)
+                            o.optional("unexplainedWeightLoss", h.unexplainedWeightLoss)
+                            o.optional("constitutionalSymptoms", h.constitutionalSymptoms)
+                            o.optional("osteoporosis", h.osteoporosis)
+                            o.optional("glucocorticoidUse", h.glucocorticoidUse)
+                            o.optional("immunosuppressed", h.immunosuppressed)
+                            o.optional("injectionDrugUse", h.injectionDrugUse)
+                        }
+                    }
+                }
+                o.optional("fever", p.fever)
+            case .imagingResulted(let i):
+                o.field("modality", i.modality.rawValue)
+                o.field("contrast", i.contrast.rawValue)
+                o.optional("region", i.region?.rawValue)
+                if let levels = i.levels { o.field("levels", strings: levels) }
+                let f = i.findings
+                o.field("findings") { w in
+                    w.object { o in
+                        o.optional("compressionFracture", f.compressionFracture)
+                        o.optional("acuity", f.acuity?.rawValue)
+                        o.optional("heightLossPercent", f.heightLossPercent)
+                        o.optional("kyphosisDegrees", f.kyphosisDegrees)
+                        o.optional("morphology", f.morphology?.rawValue)
+                        o.optional("posteriorLigamentousComplex", f.posteriorLigamentousComplex?.rawValue)
+                        o.optional("unstable", f.unstable)
+                        o.optional("cordCompression", f.cordCompression?.rawValue)
+                        o.optional("suspiciousForMalignancy", f.suspiciousForMalignancy)
+                        o.optional("discitisOsteomyelitis", f.discitisOsteomyelitis)
+                    }
+                }
+            case .neuroExamined(let n):
+                o.optional("motorDeficit", n.motorDeficit)
+                o.optional("sensoryDeficit", n.sensoryDeficit)
+                o.optional("bowelBladderDysfunction", n.bowelBladderDysfunction)
+                o.optional("spinalCordInjury", n.spinalCordInjury)
+                o.optional("asiaGrade", n.asiaGrade?.rawValue)
+                o.optional("neuroStatus", n.neuroStatus?.rawValue)
+            case .biopsyResulted(let b):
+                o.field("specimen", b.specimen.rawValue)
+                o.optional("histology", b.histology?.rawValue)
+                o.optional("metastatic", b.metastatic)
+                o.nullable("organism", b.organism)
+            case .painAssessed(let p):
+                o.field("nrs", p.nrs)
+                o.optional("onAnalgesics", p.onAnalgesics)
+            case .vitalsRecorded(let v):
+                o.optional("meanArterialPressure", v.meanArterialPressure)
+                o.optional("spo2", v.spo2)
+                o.optional("fvcPercentPredicted", v.fvcPercentPredicted)
+                o.optional("pulmonaryDysfunction", v.pulmonaryDysfunction)
+            case .medicationChanged(let m):
+                o.field("medication", m.medication.rawValue)
+                o.field("action", m.action.rawValue)
+            case .taskUpdated(let t):
+                o.field("taskId", t.taskId)
+                o.field("status", t.status.rawValue)
+            case .spineCleared(let s):
+                o.optional("cervical", s.cervical)
+                o.optional("thoracolumbar", s.thoracolumbar)
+            case .timerFired(let t):
+                o.field("timerId", t.timerId)
+                o.field("timerCode", t.timerCode.rawValue)
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+public import CarepathJSON
+
+/// `carepath evaluate` without the file: applies the pathway to input events in
+/// order, keeps each patient's state, and returns exactly the messages carepath
+/// would publish (PATHWAY.md section 9). Pure: bytes in, messages out.
+public struct OfflineEvaluator: Sendable {
+    public let ruleset: Ruleset
+    public let topics: TopicNames
+    /// Each patient's state, by patient id.
+    public private(set) var patients: [String: PatientState] = [:]
+    /// Each patient's domain events, when ``keepStreams`` is set.
+    public private(set) var streams: [String: [DomainEvent]] = [:]
+    /// The latest `time` of an event that changed something: the default `--until`.
+    public private(set) var latestAcceptedTime: Timestamp?
+    public let keepStreams: Bool
+
+    public init(ruleset: Ruleset = .standard, topics: TopicNames = .standard, keepStreams: Bool = false) {
+        self.ruleset = ruleset
+        self.topics = topics
+        self.keepStreams = keepStreams
+    }
+
+    /// Applies one input line.
+    /// - Parameters:
+    ///   - bytes: one CloudEvent, as read.
+    ///   - lineNumber: its 0-based line number (the dead letter's `offset`).
+    ///   - messages: where the messages it yields are appended.
+    public mutating func process(_ bytes: [UInt8], lineNumber: Int, into messages: inout [OutputMessage]) {
+        switch InputDecoder.outcome(of: bytes) {
+        case .rejected(let rejection, let subject, let id):
+            deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: subject, id: id, into: &messages)
+        case .event(let event):
+            let state = patients[event.subject] ?? .initial(patientId: event.subject)
+            switch Pathway.decide(.apply(event), state, ruleset: ruleset) {
+            case .rejected(let rejection):
+                deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: event.subject, id: event.id, into: &messages)
+            case .accepted(let events):
+                guard !events.isEmpty else { return }
+                latestAcceptedTime = max(latestAcceptedTime ?? event.time, event.time)
+                append(events, to: state, into: &messages)
+            }
+        }
+    }
+
+    /// Fires every timer due up to `until`, in order of due time, then patient
+    /// id, then scheduling order (PATHWAY.md section 7).
+    /// - Parameters:
+    ///   - until: the end of the evaluation; by default ``latestAcceptedTime``.
+    ///   - messages: where the messages the timers yield are appended.
+    public mutating func finish(until: Timestamp?, into messages: inout [OutputMessage]) {
+        guard let until = until ?? latestAcceptedTime else { return }
+        var queue = TimerQueue()
+        var queued = Set<String>()
+        func enqueue(_ state: PatientState) {
+            for pending in state.pendingTimers.values where pending.timer.dueAt <= until && !queued.contains(pending.timer.id) {
+                queued.insert(pending.timer.id)
+                queue.push(TimerQueue.Entry(dueAt: pending.timer.dueAt, patientId: state.patientId,
+                                            scheduledAtVersion: pending.scheduledAtVersion, timerId: pending.timer.id))
+            }
+        }
+        for state in patients.values { enqueue(state) }
+        while let next = queue.pop() {
+            guard let state = patients[next.patientId], state.pendingTimers[next.timerId] != nil,
+                  case .accepted(let events) = Pathway.decide(.fireTimer(id: next.timerId), state, ruleset: ruleset)
+            else { continue }
+            let after = append(events, to: state, into: &messages)
+            enqueue(after)
+        }
+    }
+
+    @discardableResult
+    private mutating func append(_ events: [DomainEvent], to state: PatientState, into messages: inout [OutputMessage]) -> PatientState {
+        var state = state
+        for event in events {
+            state.apply(event)
+            messages.append(contentsOf: Projection.messages(for: event, topics: topics))
+        }
+        patients[state.patientId] = state
+        if keepStreams { streams[state.patientId, default: []].append(contentsOf: events) }
+        return state
+    }
+
+    private func deadLetter(_ rejection: Rejection, bytes: [UInt8], lineNumber: Int, key: String?, id: String?,
+                            into messages: inout [OutputMessage]) {
+        let letter = DeadLetter(rejection: rejection, bytes: bytes, topic: topics.input, partition: nil,
+                                offset: Int64(lineNumber), key: key, receivedAt: nil, inputId: id)
+        messages.append(letter.message(topics: topics))
+    }
+
+    /// Evaluates a whole JSONL document.
+    /// - Parameters:
+    ///   - jsonl: input events, one a line; blank lines are skipped (but counted).
+    ///   - until: fire timers due up to this time; by default the latest accepted event's time.
+    ///   - ruleset: the thresholds.
+    /// - Returns: the messages, in publication order.
+    public static func evaluate(jsonl: [UInt8], until: Timestamp? = nil, ruleset: Ruleset = .standard,
+                                topics: TopicNames = .standard) -> [OutputMessage] {
+        var evaluator = OfflineEvaluator(ruleset: ruleset, topics: topics)
+        var messages: [OutputMessage] = []
+        for (n, line) in Lines(jsonl).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+            evaluator.process(Array(line), lineNumber: n, into: &messages)
+        }
+        evaluator.finish(until: until, into: &messages)
+        return messages
+    }
+
+    /// Writes messages as `evaluate` prints them, one JSON object a line.
+    public static func jsonl(_ messages: [OutputMessage]) -> [UInt8] {
+        var w = JSONWriter(capacity: messages.count * 1024)
+        for m in messages {
+            m.writeLine(to: &w)
+            w.raw(CollectionOfOne(UInt8(ascii: "\n")))
+        }
+        return w.bytes
+    }
+}
+
+/// The lines of a byte buffer (without their `\n`); a final empty line is not one.
+public struct Lines: Sequence {
+    let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func makeIterator() -> AnyIterator<ArraySlice<UInt8>> {
+        var start = 0
+        return AnyIterator {
+            guard start < bytes.count else { return nil }
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            defer { start = end + 1 }
+            return bytes[start..<end]
+        }
+    }
+}
+
+/// A min-heap of timers by (due time, patient id, scheduling order).
+struct TimerQueue {
+    struct Entry: Comparable {
+        var dueAt: Timestamp
+        var patientId: String
+        var scheduledAtVersion: Int
+        var timerId: String
+
+        static func < (a: Entry, b: Entry) -> Bool {
+            (a.dueAt, a.patientId, a.scheduledAtVersion) < (b.dueAt, b.patientId, b.scheduledAtVersion)
+        }
+    }
+
+    private var heap: [Entry] = []
+
+    mutating func push(_ entry: Entry) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child] < heap[parent] else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left] < heap[smallest] { smallest = left }
+            if right < heap.count, heap[right] < heap[smallest] { smallest = right }
+            guard smallest != parent else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

@@ -1,0 +1,172 @@
+/// An instant, in milliseconds since 1970-01-01T00:00:00Z.
+///
+/// carepath reads RFC 3339 times with any offset and writes them in one fixed
+/// form, UTC with a `Z` (`2026-03-02T10:15:00Z`, or `2026-03-02T10:15:00.250Z`
+/// when there are milliseconds), so the same instant always has the same bytes.
+/// Fractions below a millisecond are truncated.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) {
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
+    }
+
+    public static func + (lhs: Timestamp, rhs: Span) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch + rhs.milliseconds)
+    }
+
+    public static func - (lhs: Timestamp, rhs: Timestamp) -> Span {
+        Span(milliseconds: lhs.millisecondsSinceEpoch - rhs.millisecondsSinceEpoch)
+    }
+
+    public var description: String { rfc3339 }
+
+    /// The instant in carepath's fixed output form.
+    public var rfc3339: String {
+        let ms = millisecondsSinceEpoch
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let fraction = Int(ms - seconds * 1000)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = Self.civil(fromDays: days)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var v = value
+            for _ in 0..<count {
+                out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
+                v %= divisor
+                divisor /= 10
+                if divisor == 0 { divisor = 1 }
+            }
+        }
+        digits(year, 4); out.append(UInt8(ascii: "-"))
+        digits(month, 2); out.append(UInt8(ascii: "-"))
+        digits(day, 2); out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        if fraction != 0 {
+            out.append(UInt8(ascii: "."))
+            digits(fraction, 3)
+        }
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Parses an RFC 3339 `date-time`; the offset (`Z` or `±HH:MM`) is required.
+    ///
+    /// - Parameter text: for example `2026-03-02T10:15:00+01:00`.
+    /// - Returns: the instant, or `nil` when `text` is not an RFC 3339 date-time
+    ///   with an offset (a missing offset, a day that does not exist, and so on).
+    public init?(rfc3339 text: String) {
+        var text = text
+        guard let value = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = value
+    }
+
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        // YYYY-MM-DDTHH:MM:SS[.f+](Z|±HH:MM)
+        guard b.count >= 20 else { return nil }
+        func number(_ start: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in start..<(start + count) {
+                let d = b[i] &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }
+                value = value * 10 + Int(d)
+            }
+            return value
+        }
+        guard let year = number(0, 4), b[4] == UInt8(ascii: "-"),
+              let month = number(5, 2), b[7] == UInt8(ascii: "-"),
+              let day = number(8, 2), b[10] | 0x20 == UInt8(ascii: "t"),
+              let hour = number(11, 2), b[13] == UInt8(ascii: ":"),
+              let minute = number(14, 2), b[16] == UInt8(ascii: ":"),
+              let second = number(17, 2)
+        else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+              hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        var i = 19
+        var millis = 0
+        if b[i] == UInt8(ascii: ".") {
+            i += 1
+            var digitsRead = 0
+            while i < b.count, b[i] &- UInt8(ascii: "0") < 10 {
+                if digitsRead < 3 { millis = millis * 10 + Int(b[i] - UInt8(ascii: "0")) }
+                digitsRead += 1
+                i += 1
+            }
+            guard digitsRead > 0 else { return nil }
+            for _ in min(digitsRead, 3)..<3 { millis *= 10 }
+        }
+        guard i < b.count else { return nil }
+        var offsetSeconds = 0
+        if b[i] | 0x20 == UInt8(ascii: "z") {
+            i += 1
+        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            guard b.count - i == 6, let oh = number(i + 1, 2), b[i + 3] == UInt8(ascii: ":"),
+                  let om = number(i + 4, 2), oh <= 23, om <= 59
+            else { return nil }
+            offsetSeconds = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+        return Timestamp(millisecondsSinceEpoch: seconds * 1000 + Int64(millis))
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    // Howard Hinnant's civil-date algorithms.
+    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let m = Int64(month)
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    private static func civil(fromDays days: Int64) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
+    }
+}
+
+/// A length of time, in milliseconds. Pathway clocks count in whole days of
+/// 24 hours ("day N" is the anchor plus N × 24 hours) and in hours.
+public struct Span: Sendable, Hashable, Comparable {
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    public static func days(_ n: Int) -> Span { Span(milliseconds: Int64(n) * 86_400_000) }
+    public static func hours(_ n: Int) -> Span { Span(milliseconds: Int64(n) * 3_600_000) }
+
+    public static func < (lhs: Span, rhs: Span) -> Bool { lhs.milliseconds < rhs.milliseconds }
+}

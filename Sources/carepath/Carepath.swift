@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+
+/// The `carepath` command line.
+@main
+struct Carepath: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "carepath",
+        abstract: "An event-driven care-pathway orchestrator for vertebral compression fractures.",
+        discussion: """
+            carepath reads clinical events (CloudEvents 1.0 JSON), applies the vertebral compression fracture \
+            pathway, and publishes recommendations, FHIR R4 Tasks, an audit stream and dead letters.
+            """,
+        subcommands: [Evaluate.self, Validate.self]
+    )
+
+    /// Parses and runs; every error a person sees is one line on standard
+    /// error and exit status 2 (help and version exit 0).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("carepath: \(failure.message)\n".utf8))
+            Foundation.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                self.exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+                .split(separator: "\n").first.map(String.init)?
+                .replacingOccurrences(of: "Error: ", with: "") ?? "\(error)"
+            FileHandle.standardError.write(Data("carepath: \(message); see 'carepath --help'\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// An error to show a person: what was wrong and what to do, on one line.
+struct CommandFailure: Error {
+    let message: String
+
+    init(_ message: String) { self.message = message }
+}
