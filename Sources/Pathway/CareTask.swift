@@ -109,24 +109,35 @@ public struct CareTask: Sendable, Hashable {
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
     public init(json object: JSONObject, path: String = "$") throws(Rejection) {
         let r = FieldReader(object, path: path)
+        try r.closed(["resourceType", "id", "meta", "status", "statusReason", "intent", "priority", "code", "description",
+                      "for", "authoredOn", "lastModified", "executionPeriod", "basedOn"])
         guard r.present("resourceType") == .string("Task") else {
             throw Rejection(.invalidField, at: path + ".resourceType", "resourceType must be \"Task\"")
         }
-        id = try r.requiredString("id")
+        id = try r.requiredHexId("id", prefix: "task-", hexDigits: 32)
         let meta = try r.requiredObject("meta")
-        guard let v = Int(try meta.requiredString("versionId")), v >= 1 else {
+        try meta.closed(["versionId", "lastUpdated"])
+        _ = try meta.requiredInstant("lastUpdated")
+        let versionText = try meta.requiredString("versionId")
+        guard let v = Int(versionText), v >= 1, String(v) == versionText else {
             throw Rejection(.invalidField, at: path + ".meta.versionId", "versionId must be a positive whole number as a string")
         }
         version = v
         status = try r.requiredEnum("status")
         statusReason = try r.optionalObject("statusReason").map { (reason: FieldReader) throws(Rejection) in
-            try reason.requiredString("text")
+            try reason.closed(["text"])
+            return try reason.requiredString("text")
         }
         guard r.present("intent") == .string("proposal") else {
             throw Rejection(.invalidField, at: path + ".intent", "intent must be \"proposal\"")
         }
         priority = try r.requiredEnum("priority")
-        let codings = try r.requiredObject("code").requiredArray("coding") { (c: FieldReader) throws(Rejection) in
+        let codeObject = try r.requiredObject("code")
+        try codeObject.closed(["coding", "text"])
+        _ = try codeObject.requiredString("text")
+        let codings = try codeObject.requiredArray("coding") { (c: FieldReader) throws(Rejection) in
+            try c.closed(["system", "code", "display"])
+            _ = try c.requiredString("display")
             guard c.present("system") == .string("urn:carepath:task") else {
                 throw Rejection(.invalidField, at: c.path + ".system", "system must be \"urn:carepath:task\"")
             }
@@ -137,22 +148,31 @@ public struct CareTask: Sendable, Hashable {
         }
         code = codings[0]
         description = try r.requiredString("description")
-        let reference = try r.requiredObject("for").requiredString("reference")
+        let subject = try r.requiredObject("for")
+        try subject.closed(["reference"])
+        let reference = try subject.requiredString("reference")
         guard reference.hasPrefix("Patient/"), PatientID.isValid(String(reference.dropFirst(8))) else {
             throw Rejection(.invalidField, at: path + ".for.reference", "for.reference must be Patient/<id>")
         }
         patientId = String(reference.dropFirst(8))
-        authoredOn = try r.requiredTimestamp("authoredOn")
-        lastModified = try r.requiredTimestamp("lastModified")
+        authoredOn = try r.requiredInstant("authoredOn")
+        lastModified = try r.requiredInstant("lastModified")
         if let period = try r.optionalObject("executionPeriod") {
-            executionPeriod = Period(start: try period.requiredTimestamp("start"), end: try period.requiredTimestamp("end"))
+            try period.closed(["start", "end"])
+            executionPeriod = Period(start: try period.requiredInstant("start"), end: try period.requiredInstant("end"))
         }
-        let based = try r.requiredArray("basedOn") { (b: FieldReader) throws(Rejection) in try b.requiredString("reference") }
+        let based = try r.requiredArray("basedOn") { (b: FieldReader) throws(Rejection) in
+            try b.closed(["reference"])
+            return try b.requiredString("reference")
+        }
         let prefix = "urn:carepath:recommendation:"
         guard based.count == 1, based[0].hasPrefix(prefix) else {
             throw Rejection(.invalidField, at: path + ".basedOn", "basedOn must hold one urn:carepath:recommendation reference")
         }
         basedOn = String(based[0].dropFirst(prefix.count))
+        guard version > 1 || status == .requested else {
+            throw Rejection(.invalidField, at: path + ".status", "the first version of a task is requested")
+        }
         guard lastModified >= authoredOn else {
             throw Rejection(.invalidField, at: path + ".lastModified", "lastModified must not be before authoredOn")
         }

@@ -95,6 +95,8 @@ public struct DeadLetter: Sendable, Hashable {
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
     public init(json object: JSONObject) throws(Rejection) {
         let r = FieldReader(object, path: "$")
+        try r.closed(["reason", "path", "message", "topic", "partition", "offset", "key", "payload", "payloadEncoding",
+                      "payloadTruncated", "payloadSha256", "receivedAt"])
         let reason: DeadLetterReason = try r.requiredEnum("reason")
         let path = try r.requiredString("path")
         guard path.hasPrefix("$") else { throw Rejection(.invalidField, at: "$.path", "path must be a JSON path starting with $") }
@@ -123,7 +125,15 @@ public struct DeadLetter: Sendable, Hashable {
             throw Rejection(.missingField, at: object["receivedAt"] == nil ? "$.receivedAt" : object["partition"] == nil ? "$.partition" : "$.key",
                             "partition, key and receivedAt are required (null when not known)")
         }
-        receivedAt = try r.present("receivedAt") == nil ? nil : r.requiredTimestamp("receivedAt")
+        receivedAt = try r.present("receivedAt") == nil ? nil : r.requiredInstant("receivedAt")
+        if payloadEncoding == "base64" {
+            guard payload.utf8.count <= 87_384, payload.utf8.count % 4 == 0,
+                  Base64.isValid(payload) else {
+                throw Rejection(.invalidField, at: "$.payload", "a base64 payload must be valid base64 of at most 64 KiB")
+            }
+        } else if payload.unicodeScalars.count > Self.maximumPayloadBytes {
+            throw Rejection(.invalidField, at: "$.payload", "payload must be at most 64 KiB")
+        }
     }
 }
 
@@ -137,6 +147,15 @@ extension FieldReader {
 /// RFC 4648 base64, for payloads that are not UTF-8.
 enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Whether `text` is padded base64 of the standard alphabet.
+    static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 4 == 0 else { return false }
+        let padding = bytes.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding <= 2 else { return false }
+        return bytes.dropLast(padding).allSatisfy { alphabet.contains($0) }
+    }
 
     static func encode(_ bytes: some Collection<UInt8>) -> String {
         let input = Array(bytes)

@@ -148,27 +148,43 @@ extension DomainEvent {
     /// - Throws: ``Rejection``.
     public init(json object: JSONObject) throws(Rejection) {
         let r = FieldReader(object, path: "$")
+        try r.closed(["type", "patientId", "version", "occurredAt", "causationEventId", "data"])
         let type = try r.requiredString("type")
-        patientId = try r.requiredString("patientId")
+        patientId = try r.requiredPatientId("patientId")
         version = try r.requiredInteger("version", 1...Int(Int32.max))
-        occurredAt = try r.requiredTimestamp("occurredAt")
+        occurredAt = try r.requiredInstant("occurredAt")
         causationEventId = try r.requiredString("causationEventId")
         let d = try r.requiredObject("data")
+        let dataFields: Set<String> = switch type {
+        case "ClinicalEventRecorded": ["source", "id", "type", "time", "actingAt", "fingerprint", "data"]
+        case "StateChanged": ["from", "to", "reason"]
+        case "TrackOpened", "TrackClosed": ["track", "reason"]
+        case "RecommendationIssued", "RecommendationRevised": ["recommendation"]
+        case "TaskRequested", "TaskChanged": ["task"]
+        case "TimerCancelled": ["timerId", "timerCode", "dueAt", "reason"]
+        default: ["timerId", "timerCode", "dueAt"]
+        }
+        try d.closed(dataFields)
         switch type {
         case "ClinicalEventRecorded":
             let inputType: InputType = try d.requiredEnum("type")
+            guard inputType != .timerFired else {
+                throw Rejection(.invalidField, at: "$.data.type", "a timer.fired input is not recorded as a clinical event")
+            }
+            _ = try d.requiredHexId("fingerprint", prefix: "", hexDigits: 64)
             let data = try InputDecoder.decodeData(inputType, try d.requiredObject("data"))
             let input = InputEvent(id: try d.requiredString("id"), source: try d.requiredString("source"), subject: patientId,
                                    time: try d.requiredTimestamp("time"), data: data,
                                    fingerprint: try d.requiredString("fingerprint"))
-            payload = .clinicalEventRecorded(input, actingAt: try d.requiredTimestamp("actingAt"))
+            payload = .clinicalEventRecorded(input, actingAt: try d.requiredInstant("actingAt"))
         case "StateChanged":
+            guard d.object["from"] != nil else { throw Rejection(.missingField, at: "$.data.from", "from is required (null for the first state)") }
             payload = .stateChanged(from: try d.optionalEnum("from"), to: try d.requiredEnum("to"),
                                     reason: try d.requiredString("reason"))
         case "TrackOpened":
-            payload = .trackOpened(try d.requiredEnum("track"), reason: try d.requiredString("reason"))
+            payload = .trackOpened(try Self.track(d), reason: try d.requiredString("reason"))
         case "TrackClosed":
-            payload = .trackClosed(try d.requiredEnum("track"), reason: try d.requiredString("reason"))
+            payload = .trackClosed(try Self.track(d), reason: try d.requiredString("reason"))
         case "RecommendationIssued":
             payload = .recommendationIssued(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
         case "RecommendationRevised":
@@ -189,6 +205,14 @@ extension DomainEvent {
     }
 }
 
+extension DomainEvent {
+    private static func track(_ d: FieldReader) throws(Rejection) -> Track {
+        let track: Track = try d.requiredEnum("track")
+        guard track != .intake else { throw Rejection(.invalidField, at: "$.data.track", "intake is not a track") }
+        return track
+    }
+}
+
 extension ScheduledTimer {
     func writeFields(to o: inout JSONWriter.ObjectWriter) {
         o.field("timerId", id)
@@ -197,7 +221,14 @@ extension ScheduledTimer {
     }
 
     init(_ r: FieldReader) throws(Rejection) {
-        self.init(id: try r.requiredString("timerId"), code: try r.requiredEnum("timerCode"), dueAt: try r.requiredTimestamp("dueAt"))
+        let id = try r.requiredString("timerId")
+        let code: TimerCode = try r.requiredEnum("timerCode")
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, PatientID.isValid(String(parts[0])), parts[1] == code.rawValue,
+              let n = Int(parts[2]), n >= 1, String(n) == parts[2] else {
+            throw Rejection(.invalidField, at: r.path + ".timerId", "timerId must be <patientId>/<timerCode>/<n>")
+        }
+        self.init(id: id, code: code, dueAt: try r.requiredInstant("dueAt"))
     }
 }
 

@@ -351,6 +351,43 @@ struct FieldReader {
         return out
     }
 
+    // MARK: Strict reading of carepath's own outputs
+
+    /// Refuses members other than `allowed` (carepath's outputs are closed documents).
+    func closed(_ allowed: Set<String>) throws(Rejection) {
+        for member in object.members where !allowed.contains(member.key) {
+            throw Rejection(.invalidField, at: at(member.key), "unknown field \(member.key.prefix(40))")
+        }
+    }
+
+    /// A time in carepath's one output form (UTC, `Z`, seconds or milliseconds).
+    func requiredInstant(_ key: String) throws(Rejection) -> Timestamp {
+        let t = try requiredTimestamp(key)
+        guard case .string(let s)? = present(key), s == t.rfc3339 else {
+            throw Rejection(.invalidField, at: at(key), "\(key) must be UTC with a Z, e.g. 2026-03-02T10:15:00Z")
+        }
+        return t
+    }
+
+    /// A string that matches `prefix` followed by `hexDigits` lowercase hex digits.
+    func requiredHexId(_ key: String, prefix: String, hexDigits: Int) throws(Rejection) -> String {
+        let s = try requiredString(key)
+        guard s.hasPrefix(prefix), s.utf8.count == prefix.utf8.count + hexDigits,
+              s.utf8.dropFirst(prefix.utf8.count).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        else {
+            throw Rejection(.invalidField, at: at(key), "\(key) must be \(prefix)followed by \(hexDigits) lowercase hex digits")
+        }
+        return s
+    }
+
+    func requiredPatientId(_ key: String) throws(Rejection) -> String {
+        let s = try requiredString(key)
+        guard PatientID.isValid(s) else {
+            throw Rejection(.invalidField, at: at(key), "\(key) must be 1-64 characters from A-Z, a-z, 0-9, '.' and '-'")
+        }
+        return s
+    }
+
     private static func list<E: RawRepresentable & CaseIterable>(_: E.Type) -> String where E.RawValue == String {
         E.allCases.map(\.rawValue).joined(separator: ", ")
     }

@@ -77,9 +77,12 @@ public struct Recommendation: Sendable, Hashable {
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
     public init(json object: JSONObject, path: String = "$") throws(Rejection) {
         let r = FieldReader(object, path: path)
-        id = try r.requiredString("id")
+        try r.closed(["id", "revision", "patientId", "code", "status", "priority", "indicator", "summary", "detail",
+                      "rationale", "evidence", "rule", "pathwayState", "causationEventId", "issuedAt", "updatedAt",
+                      "statusReason"])
+        id = try r.requiredHexId("id", prefix: "rec-", hexDigits: 32)
         revision = try r.requiredInteger("revision", 1...Int(Int32.max))
-        patientId = try r.requiredString("patientId")
+        patientId = try r.requiredPatientId("patientId")
         code = try r.requiredEnum("code")
         status = try r.requiredEnum("status")
         priority = try r.requiredEnum("priority")
@@ -87,24 +90,34 @@ public struct Recommendation: Sendable, Hashable {
         summary = try r.requiredString("summary")
         detail = try r.requiredString("detail")
         rationale = try r.requiredArray("rationale") { (item: FieldReader) throws(Rejection) in
+            try item.closed(["fact", "value", "eventId"])
             guard let value = item.object["value"] else {
                 throw Rejection(.missingField, at: item.path + ".value", "value is required")
             }
             return RationaleFact(fact: try item.requiredString("fact"), value: value, eventId: try item.requiredString("eventId"))
         }
         evidence = try r.requiredArray("evidence") { (item: FieldReader) throws(Rejection) in
-            Evidence(source: try item.requiredString("source"), text: try item.requiredString("text"))
+            try item.closed(["source", "text"])
+            return Evidence(source: try item.requiredString("source"), text: try item.requiredString("text"))
         }
         let rule = try r.requiredObject("rule")
+        try rule.closed(["id", "rulesetVersion"])
         guard try rule.requiredString("id") == code.ruleId else {
             throw Rejection(.invalidField, at: rule.path + ".id", "rule id does not match the code \(code.rawValue)")
         }
         rulesetVersion = try rule.requiredString("rulesetVersion")
         pathwayState = try r.requiredEnum("pathwayState")
         causationEventId = try r.requiredString("causationEventId")
-        issuedAt = try r.requiredTimestamp("issuedAt")
-        updatedAt = try r.requiredTimestamp("updatedAt")
+        issuedAt = try r.requiredInstant("issuedAt")
+        updatedAt = try r.requiredInstant("updatedAt")
         statusReason = try r.optionalString("statusReason")
+        guard revision > 1 || status == .active else {
+            throw Rejection(.invalidField, at: path + ".status", "the first revision of a recommendation is active")
+        }
+        guard (status == .active) == (statusReason == nil) else {
+            throw Rejection(status == .active ? .invalidField : .missingField, at: path + ".statusReason",
+                            "statusReason is given exactly when a recommendation is superseded or withdrawn")
+        }
         guard summary.count <= 140 else {
             throw Rejection(.invalidField, at: path + ".summary", "summary must be at most 140 characters")
         }

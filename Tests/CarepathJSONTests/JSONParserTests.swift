@@ -1,1 +1,94 @@
 import Testing
+import CarepathJSON
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test("reads every kind of value, keeping member order")
+    func values() throws {
+        let v = try parse(#"{"b":1,"a":[true,false,null,"x",-2.5,1e2],"c":{}}"#)
+        guard case .object(let o) = v else { Issue.record("not an object"); return }
+        #expect(o.members.map(\.key) == ["b", "a", "c"])
+        #expect(v["b"] == .number(JSONNumber(integer: 1)))
+        #expect(v["a"] == .array([.bool(true), .bool(false), .null, .string("x"),
+                                  .number(JSONNumber(double: -2.5)), .number(JSONNumber(integer: 100))]))
+    }
+
+    @Test("integral numbers count as integers, as JSON Schema counts them", arguments: ["7", "7.0", "7e0", "70E-1"])
+    func integers(_ text: String) throws {
+        guard case .number(let n) = try parse(text) else { Issue.record("not a number"); return }
+        #expect(n.integerValue == 7)
+    }
+
+    @Test("fractions are not integers")
+    func fractions() throws {
+        guard case .number(let n) = try parse("7.5") else { Issue.record("not a number"); return }
+        #expect(n.integerValue == nil)
+        #expect(n.doubleValue == 7.5)
+    }
+
+    @Test("the last of repeated keys wins")
+    func repeatedKeys() throws {
+        #expect(try parse(#"{"a":1,"a":2}"#)["a"] == .number(JSONNumber(integer: 2)))
+    }
+
+    @Test("escapes, including surrogate pairs")
+    func escapes() throws {
+        #expect(try parse(#""a\"b\\c\/d\n\t\u00e9\ud83d\ude00""#) == .string("a\"b\\c/d\n\té😀"))
+    }
+
+    @Test("rejects malformed documents", arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "+1", "nul", "\"abc", "{\"a\" 1}", "[1 2]",
+        "\"\u{01}\"", #""\ud800""#, #""\x""#, "1 2", "NaN", "1e999", "{'a':1}",
+    ])
+    func malformed(_ text: String) {
+        #expect(throws: JSONSyntaxError.self) { try parse(text) }
+    }
+
+    @Test("rejects invalid UTF-8 inside strings")
+    func invalidUTF8() {
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xFF, 0xFE, 0x22]) }
+    }
+
+    @Test("rejects nesting deeper than the limit")
+    func depth() {
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect(throws: JSONSyntaxError.self) { try parse(deep) }
+        let fine = String(repeating: "[", count: 10) + String(repeating: "]", count: 10)
+        #expect((try? parse(fine)) != nil)
+    }
+}
+
+@Suite("JSON writer")
+struct JSONWriterTests {
+    @Test("writes members in the order given, escaped, without white space")
+    func object() {
+        var w = JSONWriter()
+        w.object { o in
+            o.field("z", "a\"b\n\u{01}é")
+            o.field("n", -42)
+            o.field("d", 2.5)
+            o.field("i", 3.0)
+            o.field("t", true)
+            o.nullField("x")
+            o.field("l", strings: ["p", "q"])
+        }
+        #expect(w.string == #"{"z":"a\"b\n\u0001é","n":-42,"d":2.5,"i":3,"t":true,"x":null,"l":["p","q"]}"#)
+    }
+
+    @Test("round-trips parsed values byte for byte")
+    func roundTrip() throws {
+        let text = #"{"a":[1,2.5,"x",null,true,{"b":{}}],"c":"\u001f"}"#
+        var w = JSONWriter()
+        w.value(try JSONParser.parse(Array(text.utf8)))
+        #expect(w.string == text)
+    }
+
+    @Test("writes extreme integers", arguments: [Int.min + 1, -1, 0, 9, 10, Int.max])
+    func integers(_ value: Int) {
+        var w = JSONWriter()
+        w.int(value)
+        #expect(w.string == String(value))
+    }
+}

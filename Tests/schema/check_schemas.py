@@ -15,8 +15,9 @@
     recommendation, task, dead-letter, domain-event) through output-line.schema.json,
     wrapped in an output line of their topic. Pass fixtures of output kinds must list
     their members in the contract's order.
-(c) With --bin, `PATH validate --kind KIND FILE` runs for every fixture: it must exit 0
-    for a pass fixture, and exit 1 with exactly one stdout line
+(c) With --bin, `PATH validate --kind KIND FILE` runs for every fixture (FILE an absolute
+    path, --jobs runs at a time): it must exit 0 for a pass fixture, and exit 1 with
+    exactly one stdout line
     `invalid FILE: REASON at PATH: message` for a fail fixture; for input kinds REASON
     and PATH must equal the .expect.json.
 (d) With --outputs FILE.jsonl (repeatable), every line of a `carepath evaluate` output
@@ -35,8 +36,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
+import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -195,6 +197,11 @@ def _refs(node):
             yield from _refs(value)
 
 
+def short(exc: BaseException, limit: int = 200) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def describe(errors, limit=3) -> str:
     shown = [f"{json_path(e.absolute_path)}: {e.message}" for e in errors[:limit]]
     more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
@@ -313,7 +320,7 @@ class Checker:
                 try:
                     resolver.lookup(ref)
                 except Exception as exc:  # referencing.exceptions.Unresolvable and friends
-                    self.problem(self.rel(self.dir / rel), f"$ref {ref!r} does not resolve: {exc!r}")
+                    self.problem(self.rel(self.dir / rel), f"$ref {ref!r} does not resolve: {short(exc)}")
                     self.failed += 1
                     ok = False
         return ok
@@ -373,7 +380,10 @@ class Checker:
             instance = load_json(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             return [f"not JSON: {exc}"]
-        errors = list(self.validators[self.schema_for(kind)].iter_errors(instance))
+        try:
+            errors = list(self.validators[self.schema_for(kind)].iter_errors(instance))
+        except Exception as exc:  # a schema that cannot be used (e.g. a dangling $ref)
+            return [f"{self.schema_for(kind)} cannot validate it: {short(exc)}"]
         if expect_valid and errors:
             problems.append(f"should be valid but jsonschema says: {describe(errors)}")
         if not expect_valid and not errors:
@@ -381,12 +391,14 @@ class Checker:
 
         # The same verdict through the dispatching schemas.
         if is_input:
-            outer = self.validators["input/clinical-event.schema.json"]
-            outer_valid, via = outer.is_valid(instance), "input/clinical-event.schema.json"
+            via, wrapped = "input/clinical-event.schema.json", instance
         else:
-            outer = self.validators["output-line.schema.json"]
-            line = {"topic": OUTPUT_KINDS[kind][1], "key": None, "value": instance}
-            outer_valid, via = outer.is_valid(line), "output-line.schema.json"
+            via, wrapped = "output-line.schema.json", {"topic": OUTPUT_KINDS[kind][1], "key": None, "value": instance}
+        try:
+            outer_valid = self.validators[via].is_valid(wrapped)
+        except Exception as exc:
+            problems.append(f"{via} cannot validate it: {short(exc)}")
+            outer_valid = not errors
         if outer_valid != (not errors):
             problems.append(f"{via} says {'valid' if outer_valid else 'invalid'}, "
                             f"{self.schema_for(kind)} says {'invalid' if errors else 'valid'}")
@@ -487,7 +499,12 @@ class Checker:
                 self.problem(where, f"not JSON: {exc}")
                 self.failed += 1
                 continue
-            errors = sorted(validator.iter_errors(value), key=lambda e: json_path(e.absolute_path))
+            try:
+                errors = sorted(validator.iter_errors(value), key=lambda e: json_path(e.absolute_path))
+            except Exception as exc:
+                self.problem(where, f"output-line.schema.json cannot validate it: {short(exc)}")
+                self.failed += 1
+                continue
             for error in errors:
                 leaves = error.context or [error]
                 for leaf in leaves[:3]:
@@ -522,13 +539,18 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="carepath runs in parallel")
     args = parser.parse_args(argv)
 
+    if args.bin and shutil.which(args.bin) is None:
+        print(f"FAIL --bin: {args.bin} is not an executable file")
+        print("0 passed, 1 failed")
+        return 1
     checker = Checker(args.schemas.resolve(), args.bin, args.timeout, args.jobs)
-    if checker.load_schemas() or checker.validators:
-        if "input/clinical-event.schema.json" in checker.validators and "output-line.schema.json" in checker.validators \
-                and all(checker.schema_for(k) in checker.validators for k in INPUT_KINDS + list(OUTPUT_KINDS)):
-            checker.check_fixtures()
-            for file in args.outputs:
-                checker.check_outputs(file, args.schema_only)
+    checker.load_schemas()
+    needed = [checker.schema_for(k) for k in INPUT_KINDS + list(OUTPUT_KINDS)]
+    needed += ["input/clinical-event.schema.json", "output-line.schema.json"]
+    if all(rel in checker.validators for rel in needed):  # else load_schemas has reported it
+        checker.check_fixtures()
+        for file in args.outputs:
+            checker.check_outputs(file, args.schema_only)
     print(f"{checker.passed} passed, {checker.failed} failed")
     return 0 if checker.failed == 0 else 1
 

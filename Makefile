@@ -1,0 +1,54 @@
+# carepath: `make demo` runs the main job, `make test` runs every test.
+# Both install what is missing first, quietly when it is already there.
+
+SHELL := /bin/bash
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+PYTHON ?= $(shell command -v python3 2>/dev/null || echo python3)
+SHARED ?= ../shared
+BIN := .build/debug/carepath
+
+.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas
+
+all: build
+
+## Install what the build and the tests need (idempotent).
+deps:
+	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
+
+build:
+	@$(SWIFT) build
+
+## Every test: Swift unit and property tests, the shared scenarios, the schemas.
+test: deps
+	@$(SWIFT) build --build-tests
+	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios
+
+test-swift:
+	@$(SWIFT) test --skip-build
+
+test-scenarios:
+	@if [ -f "$(SHARED)/scenarios/check.py" ]; then \
+		echo "== shared scenarios"; $(PYTHON) "$(SHARED)/scenarios/check.py" --bin $(BIN); \
+	else echo "== shared scenarios: $(SHARED)/scenarios not found, skipped"; fi
+
+test-schemas: deps
+	@echo "== schemas: fixtures against jsonschema and carepath's decoders, evaluate output against the schemas"
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for f in Tests/fixtures/*.events.jsonl $(wildcard $(SHARED)/scenarios/*.events.jsonl); do \
+		[ -f "$$f" ] && $(BIN) evaluate --events "$$f" --until 2027-01-01T00:00:00Z >> "$$tmp/outputs.jsonl"; \
+	done; \
+	$(PYTHON) Tests/schema/check_schemas.py --bin $(BIN) --outputs "$$tmp/outputs.jsonl"
+
+## The main job. Until the Kafka runtime lands, it evaluates the example
+## cohort offline and shows each patient's pathway.
+demo: build
+	@$(BIN) demo $(if $(wildcard $(SHARED)/scenarios),--scenarios $(SHARED)/scenarios)
+
+## Release-mode benchmark of offline evaluation (figures, not a test).
+bench:
+	@$(SWIFT) build -c release --product carepath-bench
+	@.build/release/carepath-bench evaluate --patients 10000 --events 20
+
+clean:
+	@rm -rf .build
