@@ -368,7 +368,7 @@ extension DecisionContext {
 
     /// A red flag known after the MRI was requested raises it to urgent (PATHWAY.md section 4).
     private mutating func raiseImagingPriorityForRedFlags() {
-        guard !state.redFlags.isEmpty else { return }
+        guard !state.redFlags.isEmpty, state.mriEventId == nil else { return }
         if let rec = state.active(.mriSpineWithoutContrast), rec.priority < .urgent {
             revise(rec, priority: .urgent, indicator: .warning, addingRationale: state.redFlags.map(\.rationale))
         }

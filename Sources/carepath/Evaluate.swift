@@ -17,6 +17,7 @@ struct Evaluate: ParsableCommand {
               carepath evaluate --events history.jsonl
               carepath evaluate --events history.jsonl --until 2026-06-01T00:00:00Z
               carepath evaluate --events history.jsonl --ruleset stricter.json
+              carepath evaluate --events history.jsonl --format timeline
             """
     )
 
@@ -29,6 +30,11 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A ruleset file overriding thresholds: {\"thresholds\": {...}}.", valueName: "FILE"))
     var ruleset: String?
 
+    @Option(name: .long, help: "jsonl (what carepath publishes, the default) or timeline (for a person to read).")
+    var format: OutputFormat = .jsonl
+
+    enum OutputFormat: String, ExpressibleByArgument { case jsonl, timeline }
+
     func run() throws {
         var untilTime: Timestamp?
         if let until {
@@ -40,7 +46,10 @@ struct Evaluate: ParsableCommand {
         let rules = try loadRuleset(ruleset)
         let input = try readFile(events, what: "events file")
         let messages = OfflineEvaluator.evaluate(jsonl: input, until: untilTime, ruleset: rules)
-        writeStandardOutput(OfflineEvaluator.jsonl(messages))
+        switch format {
+        case .jsonl: writeStandardOutput(OfflineEvaluator.jsonl(messages))
+        case .timeline: writeStandardOutput(Array(Timeline(color: Timeline.terminalWantsColor).render(messages).utf8))
+        }
     }
 }
 
