@@ -45,8 +45,11 @@ public struct PatientState: Sendable, Hashable {
     public private(set) var cervicalCleared = false
     public private(set) var thoracolumbarCleared = false
 
-    /// Red flags known so far, in the order they became known (for the MRI's priority).
-    public private(set) var redFlags: [RedFlag] = []
+    /// Threshold-free red flags known so far, in the order they became known;
+    /// ``redFlags(_:)`` adds those that depend on the ruleset.
+    public private(set) var observedRedFlags: [RedFlag] = []
+    /// The highest TLICS reached so far, and the event that reached it.
+    public private(set) var highestTLICS: Sourced<Int>?
 
     // Resources.
     public private(set) var recommendations: [String: Recommendation] = [:]
@@ -183,7 +186,6 @@ public struct PatientState: Sendable, Hashable {
             if h?.knownMalignancy == true { flag("knownMalignancy", "true", id) }
             if h?.unexplainedWeightLoss == true { flag("unexplainedWeightLoss", "true", id) }
             if h?.constitutionalSymptoms == true { flag("constitutionalSymptoms", "true", id) }
-            if p.ageYears < 50, p.mechanism.isFragility { flag("ageYears", String(p.ageYears), id) }
             if p.fever == true { flag("fever", "true", id) }
             if h?.injectionDrugUse == true { flag("injectionDrugUse", "true", id) }
             if h?.immunosuppressed == true { flag("immunosuppressed", "true", id) }
@@ -230,14 +232,14 @@ public struct PatientState: Sendable, Hashable {
     }
 
     private mutating func flag(_ fact: String, _ value: String, _ eventId: String) {
-        guard !redFlags.contains(where: { $0.fact == fact }) else { return }
-        redFlags.append(RedFlag(fact: fact, value: value, eventId: eventId))
+        guard !observedRedFlags.contains(where: { $0.fact == fact }) else { return }
+        observedRedFlags.append(RedFlag(fact: fact, value: value, eventId: eventId))
     }
 
     private mutating func updateTLICS(eventId: String) {
         guard let score = tlicsScore else { return }
         tlics = score
-        if score >= 5 { flag("tlics", String(score), eventId) }
+        if score > (highestTLICS?.value ?? -1) { highestTLICS = Sourced(value: score, eventId: eventId) }
     }
 
     private static func merge(_ old: Presentation?, _ new: Presentation) -> Presentation {
@@ -300,6 +302,20 @@ extension PatientState {
             n = 0
         }
         return m + p + n
+    }
+
+    /// Every red flag known so far (PATHWAY.md section 4, "a red flag"): the
+    /// observed ones, age below the pathologic threshold with a fragility
+    /// fracture, and a TLICS that reached the operative threshold.
+    public func redFlags(_ ruleset: Ruleset) -> [RedFlag] {
+        var flags = observedRedFlags
+        if let p = presentation, let presented = presentationEventId, p.ageYears < ruleset.pathologicAgeBelow, p.mechanism.isFragility {
+            flags.append(RedFlag(fact: "ageYears", value: String(p.ageYears), eventId: presented))
+        }
+        if let peak = highestTLICS, peak.value >= ruleset.tlicsOperativeMin {
+            flags.append(RedFlag(fact: "tlics", value: String(peak.value), eventId: peak.eventId))
+        }
+        return flags
     }
 
     /// The active recommendation of a code.

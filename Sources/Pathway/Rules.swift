@@ -246,7 +246,7 @@ extension DecisionContext {
         guard state.activeRecommendation[.pathologicFractureWorkup] == nil else { return }
         var facts: [RationaleFact] = []
         let pathologicFlags: Set<String> = ["knownMalignancy", "unexplainedWeightLoss", "constitutionalSymptoms", "suspiciousForMalignancy"]
-        for flag in state.redFlags where pathologicFlags.contains(flag.fact) && flag.eventId == eventId {
+        for flag in state.observedRedFlags where pathologicFlags.contains(flag.fact) && flag.eventId == eventId {
             facts.append(RationaleFact(flag.fact, true, flag.eventId))
         }
         if let p = state.presentation, p.ageYears < ruleset.pathologicAgeBelow, p.mechanism.isFragility,
@@ -348,7 +348,7 @@ extension DecisionContext {
 
     private mutating func mriOnPresentation(eventId: String) {
         guard state.mriEventId == nil else { return }
-        let flags = state.redFlags
+        let flags = state.redFlags(ruleset)
         let urgent = !flags.isEmpty
         guard let rec = issue(
             .mriSpineWithoutContrast, priority: urgent ? .urgent : .routine, indicator: urgent ? .warning : .info,
@@ -368,9 +368,10 @@ extension DecisionContext {
 
     /// A red flag known after the MRI was requested raises it to urgent (PATHWAY.md section 4).
     private mutating func raiseImagingPriorityForRedFlags() {
-        guard !state.redFlags.isEmpty, state.mriEventId == nil else { return }
+        let flags = state.redFlags(ruleset)
+        guard !flags.isEmpty, state.mriEventId == nil else { return }
         if let rec = state.active(.mriSpineWithoutContrast), rec.priority < .urgent {
-            revise(rec, priority: .urgent, indicator: .warning, addingRationale: state.redFlags.map(\.rationale))
+            revise(rec, priority: .urgent, indicator: .warning, addingRationale: flags.map(\.rationale))
         }
         if let task = state.open(.mriSpineWithoutContrast), task.priority < .urgent {
             raiseTask(task, to: .urgent)
