@@ -37,13 +37,14 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",
-            dependencies: ["Pathway", "CarepathJSON"],
+            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),
-        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
+        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation"], swiftSettings: strictConcurrency),
     ],
     swiftLanguageModes: [.v6]
 )

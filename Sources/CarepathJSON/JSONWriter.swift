@@ -127,6 +127,7 @@ public struct JSONWriter: Sendable {
         bytes = []
         body(&members)
         self = members.writer
+        members.writer.bytes = []  // drop the second reference, so the append below does not copy
         bytes.append(UInt8(ascii: "}"))
     }
 
@@ -138,6 +139,7 @@ public struct JSONWriter: Sendable {
         bytes = []
         body(&elements)
         self = elements.writer
+        elements.writer.bytes = []  // drop the second reference, so the append below does not copy
         bytes.append(UInt8(ascii: "]"))
     }
 

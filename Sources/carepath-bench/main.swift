@@ -1,1 +1,169 @@
-print("bench")
+// carepath-bench: how fast the offline evaluator runs on a synthetic cohort.
+//
+//   swift run -c release carepath-bench evaluate [--patients 10000] [--events 20] [--seed 1] [--runs 3]
+//   swift run -c release carepath-bench cohort   [--patients 10000] [--events 20] [--seed 1] > cohort.jsonl
+//
+// `evaluate` generates the cohort first (not timed), then times, on one thread,
+// OfflineEvaluator.process for every line plus finish(until:) - JSON decoding of
+// the inputs, the pathway, and encoding every output message into JSONL bytes -
+// and prints the best and median of the runs. `cohort` writes the cohort's JSONL
+// (the input of `carepath evaluate --events`).
+//
+// `--output FILE` writes the last run's output JSONL (what `carepath evaluate` prints).
+// `--encoder lines` (the default) writes each message's line with its own
+// JSONWriter and appends it to the output, exactly the bytes OfflineEvaluator.jsonl
+// gives; `--encoder offline` calls OfflineEvaluator.jsonl, which is quadratic in
+// the output size today (JSONWriter.object copies the whole buffer it writes into
+// when it closes an object), so use it only on small cohorts.
+import CarepathJSON
+import CarepathSimulation
+import Foundation
+import Pathway
+
+struct Options {
+    var command = ""
+    var patients = 10_000
+    var events = 20
+    var seed: UInt64 = 1
+    var runs = 3
+    var offlineEncoder = false
+    var output: String?
+    /// Cohort start: presentations spread over the following year.
+    static let start = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
+}
+
+func usage(_ problem: String? = nil) -> Never {
+    var text = ""
+    if let problem { text += "carepath-bench: \(problem)\n" }
+    text += """
+        usage: carepath-bench evaluate [--patients N] [--events N] [--seed N] [--runs N] [--encoder lines|offline] [--output FILE]
+               carepath-bench cohort [--patients N] [--events N] [--seed N] > cohort.jsonl
+
+        """
+    FileHandle.standardError.write(Data(text.utf8))
+    exit(2)
+}
+
+func parse(_ arguments: [String]) -> Options {
+    var options = Options()
+    guard let command = arguments.first, command == "evaluate" || command == "cohort" else {
+        usage(arguments.first.map { "unknown command \($0)" })
+    }
+    options.command = command
+    var rest = arguments.dropFirst()
+    while let flag = rest.popFirst() {
+        guard let value = rest.popFirst() else { usage("\(flag) needs a value") }
+        switch flag {
+        case "--patients": guard let n = Int(value), n >= 1 else { usage("--patients must be a positive integer") }; options.patients = n
+        case "--events": guard let n = Int(value), n >= 1 else { usage("--events must be a positive integer") }; options.events = n
+        case "--seed": guard let n = UInt64(value) else { usage("--seed must be an unsigned integer") }; options.seed = n
+        case "--runs" where command == "evaluate":
+            guard let n = Int(value), n >= 1 else { usage("--runs must be a positive integer") }; options.runs = n
+        case "--encoder" where command == "evaluate":
+            guard value == "lines" || value == "offline" else { usage("--encoder must be lines or offline") }
+            options.offlineEncoder = value == "offline"
+        case "--output" where command == "evaluate": options.output = value
+        default: usage("unknown option \(flag)")
+        }
+    }
+    return options
+}
+
+struct Run {
+    var seconds: Double
+    var inputEvents: Int
+    var outputMessages: Int
+    var outputBytes: Int
+    var deadLetters: Int
+    var jsonl: [UInt8]
+
+    var eventsPerSecond: Double { Double(inputEvents) / seconds }
+    var messagesPerSecond: Double { Double(outputMessages) / seconds }
+}
+
+/// One timed evaluation: decode, decide, encode, JSONL.
+func evaluate(_ lines: [[UInt8]], offlineEncoder: Bool) -> Run {
+    let clock = ContinuousClock()
+    var messages: [OutputMessage] = []
+    var jsonl: [UInt8] = []
+    let elapsed = clock.measure {
+        var evaluator = OfflineEvaluator()
+        for (n, line) in lines.enumerated() {
+            evaluator.process(line, lineNumber: n, into: &messages)
+        }
+        evaluator.finish(until: nil, into: &messages)
+        if offlineEncoder {
+            jsonl = OfflineEvaluator.jsonl(messages)
+        } else {
+            jsonl.reserveCapacity(messages.count * 1024)
+            for message in messages {
+                var w = JSONWriter(capacity: message.value.count + 96)
+                message.writeLine(to: &w)
+                jsonl.append(contentsOf: w.bytes)
+                jsonl.append(UInt8(ascii: "\n"))
+            }
+        }
+    }
+    let c = elapsed.components
+    let seconds = Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    let deadLetters = messages.reduce(0) { $0 + ($1.topic == TopicNames.standard.deadLetters ? 1 : 0) }
+    return Run(seconds: seconds, inputEvents: lines.count, outputMessages: messages.count, outputBytes: jsonl.count,
+               deadLetters: deadLetters, jsonl: jsonl)
+}
+
+/// Peak resident set size (VmHWM) in MiB, or nil where /proc is not available.
+func peakMemoryMiB() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kB = line.split(separator: " ").compactMap { Double($0) }.first
+        return kB.map { $0 / 1024 }
+    }
+    return nil
+}
+
+func fmt(_ value: Double, _ decimals: Int = 0) -> String { String(format: "%.\(decimals)f", value) }
+
+func describe(_ label: String, _ r: Run) -> String {
+    "\(label) \(fmt(r.seconds, 3)) s  \(fmt(r.eventsPerSecond)) input events/s  \(fmt(r.messagesPerSecond)) output messages/s"
+}
+
+let options = parse(Array(CommandLine.arguments.dropFirst()))
+let cohort = CohortGenerator(seed: options.seed, patients: options.patients, eventsPerPatient: options.events, start: Options.start)
+
+if options.command == "cohort" {
+    FileHandle.standardOutput.write(Data(cohort.jsonl()))
+    exit(0)
+}
+
+let generationStart = ContinuousClock.now
+let lines = cohort.lines()
+let generationSeconds = { let c = (ContinuousClock.now - generationStart).components; return Double(c.seconds) + Double(c.attoseconds) * 1e-18 }()
+let inputBytes = lines.reduce(0) { $0 + $1.count + 1 }
+print("carepath-bench evaluate: seed \(options.seed), \(options.patients) patients x \(options.events) events, "
+      + "\(fmt(Double(inputBytes) / 1_048_576, 1)) MiB of JSONL (generated in \(fmt(generationSeconds, 2)) s, not timed)")
+
+var runs: [Run] = []
+for i in 1...options.runs {
+    var run = evaluate(lines, offlineEncoder: options.offlineEncoder)
+    if i == options.runs, let path = options.output {
+        guard FileManager.default.createFile(atPath: path, contents: Data(run.jsonl)) else { usage("cannot write \(path)") }
+    }
+    run.jsonl = []
+    runs.append(run)
+    print(describe("run \(i):", run))
+}
+let sorted = runs.sorted { $0.seconds < $1.seconds }
+let best = sorted[0]
+let median = sorted[sorted.count / 2]
+
+print("""
+
+    patients                \(options.patients)
+    input events            \(best.inputEvents)
+    output messages         \(best.outputMessages) (\(best.deadLetters) dead letters)
+    output bytes            \(best.outputBytes) (\(fmt(Double(best.outputBytes) / 1_048_576, 1)) MiB)
+    seconds                 best \(fmt(best.seconds, 3))  median \(fmt(median.seconds, 3))  (\(options.runs) runs)
+    input events/s          best \(fmt(best.eventsPerSecond))  median \(fmt(median.eventsPerSecond))
+    output messages/s       best \(fmt(best.messagesPerSecond))  median \(fmt(median.messagesPerSecond))
+    peak memory (VmHWM)     \(peakMemoryMiB().map { fmt($0, 1) + " MiB" } ?? "unavailable")
+    """)
