@@ -64,6 +64,19 @@ final class KafkaClient: @unchecked Sendable {
         rd_kafka_destroy(handle)
     }
 
+    /// Asks the cluster for its metadata: proves the brokers answer.
+    /// - Throws: ``KafkaError`` when none answers within `timeoutMilliseconds`.
+    func checkReachable(timeoutMilliseconds: Int32, bootstrap: String) throws(KafkaError) {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMilliseconds)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: err.rawValue, name: String(cString: rd_kafka_err2name(err)),
+                             message: "no Kafka broker at \(bootstrap) answered within \(timeoutMilliseconds) ms; check the address and that the brokers are running",
+                             isRetriable: true)
+        }
+    }
+
     /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).
     func watermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0

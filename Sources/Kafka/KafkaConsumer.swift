@@ -31,6 +31,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let queue: DispatchQueue
     private let consumerQueue: OpaquePointer
     private let logger: Logger
+    private let bootstrap: String
     private let state: Locked<State>
 
     private struct State {
@@ -67,6 +68,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         self.client = client
         self.logger = logger
+        self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
         self.queue = DispatchQueue(label: "carepath.kafka.consumer")
         let state = Locked(State())
         self.state = state
@@ -153,6 +155,24 @@ public final class KafkaConsumer: @unchecked Sendable {
                              message: "\(tp): the next offset to read, \(offset), is above the partition's high watermark \(high): the topic was recreated or the store belongs to another cluster",
                              isFatal: true)
         }
+    }
+
+    /// Checks that the brokers answer, waiting at most `timeout`.
+    /// - Throws: ``KafkaError`` naming the bootstrap address when none answers.
+    public func checkReachable(timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let bootstrap = self.bootstrap
+        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KafkaError) {
+                    try self.client.checkReachable(timeoutMilliseconds: ms, bootstrap: bootstrap)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
     }
 
     /// The partitions currently assigned to this member.

@@ -12,6 +12,7 @@ public import Logging
 public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
     private let logger: Logger
+    private let bootstrap: String
     private let running = Locked(true)
     private let pollerDone = DispatchSemaphore(value: 0)
 
@@ -43,6 +44,7 @@ public final class KafkaProducer: @unchecked Sendable {
             }
         }
         self.logger = logger
+        self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
         let thread = Thread { [client, running, pollerDone] in
             while running.withLock({ $0 }) {
                 rd_kafka_poll(client.handle, 100)
@@ -111,6 +113,24 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { Unmanaged<DeliveryContext>.fromOpaque(context).release() }
         return err
+    }
+
+    /// Checks that the brokers answer, waiting at most `timeout`.
+    /// - Throws: ``KafkaError`` naming the bootstrap address when none answers.
+    public func checkReachable(timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let bootstrap = self.bootstrap
+        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KafkaError) {
+                    try self.client.checkReachable(timeoutMilliseconds: ms, bootstrap: bootstrap)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
     }
 
     /// Waits until every message produced so far is delivered or failed.
