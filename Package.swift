@@ -49,7 +49,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "carepath-bench",
-            dependencies: ["Pathway", "CarepathJSON"],
+            dependencies: ["Pathway", "CarepathJSON", "Kafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictConcurrency),

@@ -33,6 +33,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let logger: Logger
     private let bootstrap: String
     private let state: Locked<State>
+    private let readsHeaders: Bool
 
     private struct State {
         var assignment: Set<TopicPartition> = []
@@ -51,8 +52,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - topics: the topics to subscribe to.
     ///   - rebalance: where assigned partitions start, and what to do on revocation.
     ///   - logger: librdkafka's logs and carepath's go here.
+    ///   - readHeaders: whether messages carry their headers; parsing them costs
+    ///     about a third of the read rate, so a reader that never looks at them can skip it.
     /// - Throws: ``KafkaError`` for a refused property or a failed subscription.
-    public init(configuration: KafkaConfiguration, topics: [String], rebalance: Rebalance, logger: Logger) throws(KafkaError) {
+    public init(configuration: KafkaConfiguration, topics: [String], rebalance: Rebalance, logger: Logger,
+                readHeaders: Bool = true) throws(KafkaError) {
         guard configuration["group.id"] != nil else { throw KafkaError.usage("a consumer needs the property group.id") }
         var config = configuration
         config["enable.auto.commit"] = "false"
@@ -67,6 +71,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
         }
         self.client = client
+        self.readsHeaders = readHeaders
         self.logger = logger
         self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
         self.queue = DispatchQueue(label: "carepath.kafka.consumer")
@@ -77,10 +82,36 @@ public final class KafkaConsumer: @unchecked Sendable {
         callbacks.rebalance = { [logger] handle, err, list in
             Self.rebalanced(handle: handle, err: err, list: list, rebalance: rebalance, state: state, client: client, logger: logger)
         }
+        guard !topics.isEmpty else { return }
         let subscription = PartitionList.make(topics.map { (TopicPartition($0, -1), nil) })
         defer { rd_kafka_topic_partition_list_destroy(subscription) }
         let err = rd_kafka_subscribe(client.handle, subscription)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "subscribe to \(topics.joined(separator: ", "))") }
+    }
+
+    /// Creates a consumer that reads the given partitions from the given
+    /// offsets, outside any group rebalancing (for replays and benchmarks).
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties (`group.id` defaults to one that never commits).
+    ///   - assignment: each partition and the next offset to read (`nil`: its beginning).
+    ///   - logger: librdkafka's logs and carepath's go here.
+    ///   - readHeaders: whether messages carry their headers.
+    /// - Throws: ``KafkaError`` for a refused property or an offset outside the partition.
+    public convenience init(configuration: KafkaConfiguration, assignment: [TopicPartition: Int64?], logger: Logger,
+                            readHeaders: Bool = true) throws(KafkaError) {
+        var config = configuration
+        if config["group.id"] == nil { config["group.id"] = "carepath-reader" }
+        try self.init(configuration: config, topics: [], rebalance: Rebalance(assigned: { _ in [:] }), logger: logger,
+                      readHeaders: readHeaders)
+        for (tp, offset) in assignment where offset != nil {
+            try Self.checkWatermarks(tp, offset: offset!, client: client)
+        }
+        let list = PartitionList.make(assignment.sorted { $0.key < $1.key }.map { ($0.key, $0.value ?? Int64(RD_KAFKA_OFFSET_BEGINNING)) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "assign") }
+        state.withLock { $0.assignment = Set(assignment.keys) }
     }
 
     deinit {
@@ -201,9 +232,33 @@ public final class KafkaConsumer: @unchecked Sendable {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
         defer { buffer.deallocate() }
         let n = rd_kafka_consume_batch_queue(consumerQueue, timeoutMs, buffer, maxMessages)
-        var messages: [KafkaMessage] = []
-        messages.reserveCapacity(max(n, 0))
         var failure: KafkaError?
+        // First pass: copy every key and value into one buffer.
+        var total = 0
+        for i in 0..<max(n, 0) where buffer[i]!.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            total += buffer[i]!.pointee.len + buffer[i]!.pointee.key_len
+        }
+        var storage = [UInt8]()
+        storage.reserveCapacity(total)
+        var ranges: [(key: Range<Int>?, value: Range<Int>)] = []
+        ranges.reserveCapacity(max(n, 0))
+        for i in 0..<max(n, 0) {
+            let p = buffer[i]!.pointee
+            guard p.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            var keyRange: Range<Int>?
+            if let key = p.key {
+                let start = storage.count
+                storage.append(contentsOf: UnsafeRawBufferPointer(start: key, count: p.key_len))
+                keyRange = start..<storage.count
+            }
+            let start = storage.count
+            if let payload = p.payload { storage.append(contentsOf: UnsafeRawBufferPointer(start: payload, count: p.len)) }
+            ranges.append((keyRange, start..<storage.count))
+        }
+        // Second pass: the messages, each a slice of the buffer.
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(ranges.count)
+        var next = 0
         for i in 0..<max(n, 0) {
             guard let m = buffer[i] else { continue }
             defer { rd_kafka_message_destroy(m) }
@@ -222,7 +277,9 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
                 continue
             }
-            messages.append(Self.message(m))
+            let range = ranges[next]
+            next += 1
+            messages.append(message(m, key: range.key.map { storage[$0] }, value: storage[range.value]))
         }
         if let fatal = KafkaError.fatal(of: client.handle) { failure = failure ?? fatal }
         if let failure = failure ?? state.withLock({ $0.failure }) {
@@ -237,13 +294,21 @@ public final class KafkaConsumer: @unchecked Sendable {
         return String(decoding: UnsafeRawBufferPointer(start: payload, count: m.pointee.len), as: UTF8.self)
     }
 
-    private static func message(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+    /// Topic names by librdkafka topic handle: one string per topic, not per message.
+    private let topicNames = Locked<[OpaquePointer: String]>([:])
+
+    private func topicName(_ rkt: OpaquePointer) -> String {
+        if let name = topicNames.withLock({ $0[rkt] }) { return name }
+        let name = String(cString: rd_kafka_topic_name(rkt))
+        topicNames.withLock { $0[rkt] = name }
+        return name
+    }
+
+    private func message(_ m: UnsafeMutablePointer<rd_kafka_message_t>, key: ArraySlice<UInt8>?, value: ArraySlice<UInt8>) -> KafkaMessage {
         let p = m.pointee
-        let value = p.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: p.len)) } ?? []
-        let key = p.key.map { Array(UnsafeRawBufferPointer(start: $0, count: p.key_len)) }
         var headers: [KafkaHeader] = []
         var hdrs: OpaquePointer?
-        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+        if readsHeaders, rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
             var index = 0
             var name: UnsafePointer<CChar>?
             var valuePointer: UnsafeRawPointer?
@@ -256,7 +321,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(m, &timestampType)
-        return KafkaMessage(topic: String(cString: rd_kafka_topic_name(p.rkt)), partition: p.partition, offset: p.offset,
+        return KafkaMessage(topic: topicName(p.rkt), partition: p.partition, offset: p.offset,
                             key: key, value: value, headers: headers,
                             timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }

@@ -27,17 +27,20 @@ public struct KafkaHeader: Sendable, Hashable {
 }
 
 /// A message read from Kafka.
+///
+/// The keys and values of one poll share one buffer (a slice each), so a
+/// batch of a thousand messages costs one allocation, not two thousand.
 public struct KafkaMessage: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
+    public var key: ArraySlice<UInt8>?
+    public var value: ArraySlice<UInt8>
     public var headers: [KafkaHeader]
     /// Milliseconds since the epoch (create or log-append time), when the broker gave one.
     public var timestamp: Int64?
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
+    public init(topic: String, partition: Int32, offset: Int64, key: ArraySlice<UInt8>?, value: ArraySlice<UInt8>, headers: [KafkaHeader] = [],
                 timestamp: Int64? = nil) {
         self.topic = topic
         self.partition = partition

@@ -29,12 +29,13 @@ public final class KafkaProducer: @unchecked Sendable {
         let callbacks = ClientCallbacks(logger: logger)
         callbacks.delivery = { message in
             guard let opaque = message.pointee._private else { return }
-            let context = Unmanaged<DeliveryContext>.fromOpaque(opaque).takeRetainedValue()
+            let (batch, index) = DeliveryBatch.slot(opaque)
             let p = message.pointee
             if p.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                context.batch.complete(context.index, .success(DeliveredMessage(partition: p.partition, offset: p.offset)))
+                batch.complete(index, .success(DeliveredMessage(partition: p.partition, offset: p.offset)))
             } else {
-                context.batch.complete(context.index, .failure(KafkaError(p.err, "delivery to \(context.topic)")))
+                let topic = p.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+                batch.complete(index, .failure(KafkaError(p.err, "delivery to \(topic)")))
             }
         }
         client = try KafkaClient(kind: RD_KAFKA_PRODUCER, configuration: config, callbacks: callbacks) { conf in
@@ -95,24 +96,26 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     private func produce(_ message: ProducerMessage, index: Int, batch: DeliveryBatch) -> rd_kafka_resp_err_t {
-        let context = Unmanaged.passRetained(DeliveryContext(batch: batch, index: index, topic: message.topic)).toOpaque()
-        let nameStorage = message.headers.map { strdup($0.name) }
-        defer { nameStorage.forEach { free($0) } }
-        let err: rd_kafka_resp_err_t = message.value.withUnsafeBytes { value in
+        let opaque = batch.opaque(for: index)
+        return message.value.withUnsafeBytes { value in
             withKey(message.key) { key, keySize in
-                withHeaderValues(message.headers) { pointers in
+                guard !message.headers.isEmpty else {
+                    return carepath_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
+                                            key, keySize, value.baseAddress, value.count, nil, 0, opaque)
+                }
+                let nameStorage = message.headers.map { strdup($0.name) }
+                defer { nameStorage.forEach { free($0) } }
+                return withHeaderValues(message.headers) { pointers in
                     var headers = (0..<message.headers.count).map { i in
                         carepath_header_t(name: nameStorage[i], value: pointers[i].baseAddress, size: pointers[i].count)
                     }
                     return headers.withUnsafeMutableBufferPointer { h in
                         carepath_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
-                                         key, keySize, value.baseAddress, value.count, h.baseAddress, h.count, context)
+                                         key, keySize, value.baseAddress, value.count, h.baseAddress, h.count, opaque)
                     }
                 }
             }
         }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { Unmanaged<DeliveryContext>.fromOpaque(context).release() }
-        return err
     }
 
     /// Checks that the brokers answer, waiting at most `timeout`.
@@ -172,19 +175,6 @@ private func withHeaderValues<R>(_ headers: [KafkaHeader], _ body: ([UnsafeRawBu
     return recurse(0)
 }
 
-/// One message's way back from the delivery callback.
-private final class DeliveryContext {
-    let batch: DeliveryBatch
-    let index: Int
-    let topic: String
-
-    init(batch: DeliveryBatch, index: Int, topic: String) {
-        self.batch = batch
-        self.index = index
-        self.topic = topic
-    }
-}
-
 /// Collects the results of one ``KafkaProducer/send(_:)`` call.
 private final class DeliveryBatch: @unchecked Sendable {
     private struct State {
@@ -194,9 +184,31 @@ private final class DeliveryBatch: @unchecked Sendable {
     }
 
     private let state: Locked<State>
+    /// One slot per message, each holding this batch: a message's opaque is
+    /// its slot's address, from which the delivery callback finds the batch and
+    /// the index without an allocation per message.
+    private let slots: UnsafeMutablePointer<Unmanaged<DeliveryBatch>>
+    private let count: Int
 
     init(count: Int) {
+        self.count = count
         state = Locked(State(results: Array(repeating: nil, count: count), remaining: count))
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: Unmanaged.passUnretained(self), count: count)
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    func opaque(for index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
+
+    /// The batch and index of a message's opaque. The batch is alive: its
+    /// ``KafkaProducer/send(_:)`` is still waiting for this very report.
+    static func slot(_ opaque: UnsafeMutableRawPointer) -> (DeliveryBatch, Int) {
+        let slot = opaque.assumingMemoryBound(to: Unmanaged<DeliveryBatch>.self)
+        let batch = slot.pointee.takeUnretainedValue()
+        return (batch, slot - batch.slots)
     }
 
     func start(_ continuation: CheckedContinuation<[Result<DeliveredMessage, KafkaError>], Never>) {
