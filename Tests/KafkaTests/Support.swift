@@ -32,3 +32,8 @@ func consumerConfig(_ cluster: EmbeddedKafkaCluster, group: String) -> KafkaConf
 func producerConfig(_ cluster: EmbeddedKafkaCluster) -> KafkaConfiguration {
     KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "5"])
 }
+
+/// Every test that starts an embedded cluster runs one at a time: they measure
+/// timeouts and faults, which two cores shared by parallel clusters would blur.
+@Suite("Kafka on the embedded cluster", .serialized)
+struct EmbeddedClusterTests {}
