@@ -116,5 +116,36 @@ extension EmbeddedClusterTests {
             #expect(error?.message.contains("another instance") == true)
             await consumer.close()
         }
+
+        @Test("a paused partition delivers nothing until resumed; commits are visible to the group")
+        func pauseResumeCommit() async throws {
+            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: testLogger)
+            try cluster.createTopic("p", partitions: 2)
+            let producer = try KafkaProducer(configuration: producerConfig(cluster), logger: testLogger)
+            _ = await producer.send((0..<20).map { ProducerMessage(topic: "p", partition: Int32($0 % 2), key: nil, value: Array("v\($0)".utf8)) })
+            try await producer.shutdown()
+            let p0 = TopicPartition("p", 0), p1 = TopicPartition("p", 1)
+            let consumer = try KafkaConsumer(configuration: consumerConfig(cluster, group: "g-p"),
+                                             assignment: [p0: nil, p1: nil], logger: testLogger)
+            try await consumer.pause([p1])
+            let first = try await drain(consumer, count: 10, within: .seconds(10))
+            let stray = try await consumer.poll(timeout: .milliseconds(500))
+            #expect(first.count == 10)
+            #expect((first + stray).allSatisfy { $0.partition == 0 })
+            try await consumer.resume([p1])
+            let second = try await drain(consumer, count: 10, within: .seconds(10))
+            #expect(second.count == 10)
+            #expect(second.allSatisfy { $0.partition == 1 })
+            try await consumer.commit([p0: 10, p1: 7])
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(10)
+            var committed: [TopicPartition: Int64] = [:]
+            while committed != [p0: 10, p1: 7], clock.now < deadline {
+                committed = try await consumer.committed([p0, p1])
+                if committed != [p0: 10, p1: 7] { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(committed == [p0: 10, p1: 7])
+            await consumer.close()
+        }
     }
 }
