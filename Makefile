@@ -6,17 +6,23 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PYTHON ?= $(shell command -v python3 2>/dev/null || echo python3)
 SHARED ?= ../shared
 BIN := .build/debug/carepath
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas
 
 all: build
 
-## Install what the build and the tests need (idempotent).
+## Install what the build and the tests need (idempotent, quiet when present):
+## Debian's librdkafka-dev for the Kafka shim, Python's jsonschema for the schema checks.
 deps:
+	@pkg-config --exists rdkafka 2>/dev/null || { \
+		echo "installing librdkafka-dev (Debian)"; \
+		$(SUDO) apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq librdkafka-dev pkg-config >/dev/null; }
 	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
 
-build:
+build: deps
 	@$(SWIFT) build
 
 ## Every test: Swift unit and property tests, the shared scenarios, the schemas.
@@ -45,10 +51,11 @@ test-schemas: deps
 demo: build
 	@$(BIN) demo $(if $(wildcard $(SHARED)/scenarios),--scenarios $(SHARED)/scenarios)
 
-## Release-mode benchmark of offline evaluation (figures, not a test).
-bench:
+## Release-mode benchmarks (figures, not tests): offline evaluation, then Kafka.
+bench: deps
 	@$(SWIFT) build -c release --product carepath-bench
 	@.build/release/carepath-bench evaluate --patients 10000 --events 20
+	@.build/release/carepath-bench kafka
 
 clean:
 	@rm -rf .build

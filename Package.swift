@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // A small, allocation-conscious JSON reader and a deterministic writer.
@@ -29,6 +30,15 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        // Debian's librdkafka-dev (2.0.2). Only the Kafka module imports these two.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(name: "CKafkaShim", dependencies: ["CRdKafka"]),
+        // Kafka through librdkafka: consumer, producer, embedded cluster. No clinical knowledge.
+        .target(
+            name: "Kafka",
+            dependencies: ["CRdKafka", "CKafkaShim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictConcurrency
+        ),
         .executableTarget(
             name: "carepath",
             dependencies: [
@@ -40,9 +50,10 @@ let package = Package(
         .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",
-            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation"],
+            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation", "Kafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictConcurrency),
         .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),
         .testTarget(name: "PathwayTests", dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation"], swiftSettings: strictConcurrency),
     ],

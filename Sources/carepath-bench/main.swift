@@ -12,9 +12,8 @@
 // `--output FILE` writes the last run's output JSONL (what `carepath evaluate` prints).
 // `--encoder lines` (the default) writes each message's line with its own
 // JSONWriter and appends it to the output, exactly the bytes OfflineEvaluator.jsonl
-// gives; `--encoder offline` calls OfflineEvaluator.jsonl, which is quadratic in
-// the output size today (JSONWriter.object copies the whole buffer it writes into
-// when it closes an object), so use it only on small cohorts.
+// gives; `--encoder offline` calls OfflineEvaluator.jsonl into one buffer.
+// `kafka` runs the Kafka transport benchmark (docs/kafka.md).
 import CarepathJSON
 import CarepathSimulation
 import Foundation
@@ -38,6 +37,7 @@ func usage(_ problem: String? = nil) -> Never {
     text += """
         usage: carepath-bench evaluate [--patients N] [--events N] [--seed N] [--runs N] [--encoder lines|offline] [--output FILE]
                carepath-bench cohort [--patients N] [--events N] [--seed N] > cohort.jsonl
+               carepath-bench kafka
 
         """
     FileHandle.standardError.write(Data(text.utf8))
@@ -127,6 +127,10 @@ func describe(_ label: String, _ r: Run) -> String {
     "\(label) \(fmt(r.seconds, 3)) s  \(fmt(r.eventsPerSecond)) input events/s  \(fmt(r.messagesPerSecond)) output messages/s"
 }
 
+if CommandLine.arguments.dropFirst().first == "kafka" {
+    try await KafkaBenchmark.run(messages: 500_000, partitions: 32, rounds: 3)
+    exit(0)
+}
 let options = parse(Array(CommandLine.arguments.dropFirst()))
 let cohort = CohortGenerator(seed: options.seed, patients: options.patients, eventsPerPatient: options.events, start: Options.start)
 

@@ -1,0 +1,109 @@
+internal import CRdKafka
+import Foundation
+import Logging
+
+/// The callbacks librdkafka calls on its own threads, reached through the
+/// client's opaque pointer.
+final class ClientCallbacks: @unchecked Sendable {
+    let logger: Logger
+    /// Set once before the handle exists; read on librdkafka's threads.
+    var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    var delivery: ((UnsafePointer<rd_kafka_message_t>) -> Void)?
+
+    init(logger: Logger) { self.logger = logger }
+
+    static func from(_ handle: OpaquePointer?) -> ClientCallbacks? {
+        guard let handle, let opaque = rd_kafka_opaque(handle) else { return nil }
+        return Unmanaged<ClientCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+    }
+}
+
+/// An `rd_kafka_t` and what keeps its callbacks alive. Thread-safe as
+/// librdkafka's handle is; destroyed with the last reference.
+final class KafkaClient: @unchecked Sendable {
+    let handle: OpaquePointer
+    let callbacks: ClientCallbacks
+
+    /// Creates a client.
+    /// - Throws: ``KafkaError`` naming a refused property, or why librdkafka could not start.
+    init(kind: rd_kafka_type_t, configuration: KafkaConfiguration, callbacks: ClientCallbacks,
+         configure: (OpaquePointer) -> Void = { _ in }) throws(KafkaError) {
+        let conf = try configuration.makeNative()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_log_cb(conf) { handle, level, facility, message in
+            guard let callbacks = ClientCallbacks.from(handle) else { return }
+            let text = message.map { String(cString: $0) } ?? ""
+            let fac = facility.map { String(cString: $0) } ?? ""
+            let swiftLevel: Logger.Level = switch level {
+            case 0...3: .error
+            case 4: .warning
+            case 5, 6: .info
+            default: .debug
+            }
+            callbacks.logger.log(level: swiftLevel, "\(text)", metadata: ["librdkafka.facility": "\(fac)"], source: "librdkafka")
+        }
+        rd_kafka_conf_set_error_cb(conf) { handle, err, reason, _ in
+            guard let callbacks = ClientCallbacks.from(handle) else { return }
+            let error = KafkaError(rd_kafka_resp_err_t(err), reason.map { String(cString: $0) })
+            let level: Logger.Level = err == RD_KAFKA_RESP_ERR__FATAL.rawValue ? .critical : error.isTransient ? .warning : .error
+            callbacks.logger.log(level: level, "kafka client error", metadata: [
+                "kafka.error.name": "\(error.name)", "kafka.error.message": "\(error.message)",
+            ])
+        }
+        configure(conf)
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(kind, conf, &buffer, buffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError.usage("cannot create the Kafka client: \(text(of: buffer))")
+        }
+        self.handle = handle
+        self.callbacks = callbacks
+    }
+
+    deinit {
+        rd_kafka_destroy(handle)
+    }
+
+    /// Asks the cluster for its metadata: proves the brokers answer.
+    /// - Throws: ``KafkaError`` when none answers within `timeoutMilliseconds`.
+    func checkReachable(timeoutMilliseconds: Int32, bootstrap: String) throws(KafkaError) {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMilliseconds)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: err.rawValue, name: String(cString: rd_kafka_err2name(err)),
+                             message: "no Kafka broker at \(bootstrap) answered within \(timeoutMilliseconds) ms; check the address and that the brokers are running",
+                             isRetriable: true)
+        }
+    }
+
+    /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).
+    func watermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "watermarks of \(tp)") }
+        return (low, high)
+    }
+}
+
+/// Builds and reads `rd_kafka_topic_partition_list_t`.
+enum PartitionList {
+    static func make(_ offsets: [(TopicPartition, Int64?)]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(max(offsets.count, 1)))!
+        for (tp, offset) in offsets {
+            let element = rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!
+            if let offset { element.pointee.offset = offset }
+        }
+        return list
+    }
+
+    static func read(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
+        var out: [(TopicPartition, Int64, rd_kafka_resp_err_t)] = []
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            out.append((TopicPartition(String(cString: e.topic), e.partition), e.offset, e.err))
+        }
+        return out
+    }
+}

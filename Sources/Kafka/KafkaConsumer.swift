@@ -1,0 +1,401 @@
+internal import CRdKafka
+import Dispatch
+public import Logging
+
+/// A consumer-group member that reads in batches, starting each assigned
+/// partition at the offset its caller supplies (the caller's store owns
+/// progress, not Kafka's committed offsets).
+///
+/// Every call into librdkafka (batch reads, the rebalance callback they
+/// serve, pause, resume, commit, close) runs in sequence on one dedicated
+/// dispatch queue, never on Swift's cooperative pool: librdkafka 2.0.2's batch
+/// API misbehaves when a seek, pause or rebalance runs concurrently with it.
+public final class KafkaConsumer: @unchecked Sendable {
+    /// What the caller decides when the group assigns or revokes partitions.
+    public struct Rebalance: Sendable {
+        /// Called with newly assigned partitions; returns the offset to start each at
+        /// (the next offset to read). A partition missing from the answer starts at
+        /// its beginning. Throwing stops the consumer: the next ``poll(maxMessages:timeout:)`` throws it.
+        public var assigned: @Sendable ([TopicPartition]) throws -> [TopicPartition: Int64]
+        /// Called with partitions being taken away, before they go.
+        public var revoked: @Sendable ([TopicPartition]) -> Void
+
+        public init(assigned: @escaping @Sendable ([TopicPartition]) throws -> [TopicPartition: Int64],
+                    revoked: @escaping @Sendable ([TopicPartition]) -> Void = { _ in }) {
+            self.assigned = assigned
+            self.revoked = revoked
+        }
+    }
+
+    private let client: KafkaClient
+    private let queue: DispatchQueue
+    private let consumerQueue: OpaquePointer
+    private let logger: Logger
+    private let bootstrap: String
+    private let state: Locked<State>
+    private let readsHeaders: Bool
+
+    private struct State {
+        var assignment: Set<TopicPartition> = []
+        var paused: Set<TopicPartition> = []
+        var failure: KafkaError?
+        var closed = false
+    }
+
+    /// Creates a consumer and subscribes it to `topics`.
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties; `group.id` is required. carepath sets
+    ///     `enable.auto.commit`, `enable.auto.offset.store` to false and
+    ///     `auto.offset.reset` to `error`: an offset that is no longer there is an
+    ///     error, never a silent skip.
+    ///   - topics: the topics to subscribe to.
+    ///   - rebalance: where assigned partitions start, and what to do on revocation.
+    ///   - logger: librdkafka's logs and carepath's go here.
+    ///   - readHeaders: whether messages carry their headers; parsing them costs
+    ///     about a third of the read rate, so a reader that never looks at them can skip it.
+    /// - Throws: ``KafkaError`` for a refused property or a failed subscription.
+    public init(configuration: KafkaConfiguration, topics: [String], rebalance: Rebalance, logger: Logger,
+                readHeaders: Bool = true) throws(KafkaError) {
+        guard configuration["group.id"] != nil else { throw KafkaError.usage("a consumer needs the property group.id") }
+        var config = configuration
+        config["enable.auto.commit"] = "false"
+        config["enable.auto.offset.store"] = "false"
+        config["auto.offset.reset"] = "error"
+        if config["enable.partition.eof"] == nil { config["enable.partition.eof"] = "false" }
+        let callbacks = ClientCallbacks(logger: logger)
+        let client = try KafkaClient(kind: RD_KAFKA_CONSUMER, configuration: config, callbacks: callbacks) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { handle, err, partitions, _ in
+                guard let handle, let partitions, let callbacks = ClientCallbacks.from(handle) else { return }
+                callbacks.rebalance?(handle, err, partitions)
+            }
+        }
+        self.client = client
+        self.readsHeaders = readHeaders
+        self.logger = logger
+        self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
+        self.queue = DispatchQueue(label: "carepath.kafka.consumer")
+        let state = Locked(State())
+        self.state = state
+        rd_kafka_poll_set_consumer(client.handle)
+        self.consumerQueue = rd_kafka_queue_get_consumer(client.handle)
+        callbacks.rebalance = { [logger] handle, err, list in
+            Self.rebalanced(handle: handle, err: err, list: list, rebalance: rebalance, state: state, client: client, logger: logger)
+        }
+        guard !topics.isEmpty else { return }
+        let subscription = PartitionList.make(topics.map { (TopicPartition($0, -1), nil) })
+        defer { rd_kafka_topic_partition_list_destroy(subscription) }
+        let err = rd_kafka_subscribe(client.handle, subscription)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "subscribe to \(topics.joined(separator: ", "))") }
+    }
+
+    /// Creates a consumer that reads the given partitions from the given
+    /// offsets, outside any group rebalancing (for replays and benchmarks).
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties (`group.id` defaults to one that never commits).
+    ///   - assignment: each partition and the next offset to read (`nil`: its beginning).
+    ///   - logger: librdkafka's logs and carepath's go here.
+    ///   - readHeaders: whether messages carry their headers.
+    /// - Throws: ``KafkaError`` for a refused property or an offset outside the partition.
+    public convenience init(configuration: KafkaConfiguration, assignment: [TopicPartition: Int64?], logger: Logger,
+                            readHeaders: Bool = true) throws(KafkaError) {
+        var config = configuration
+        if config["group.id"] == nil { config["group.id"] = "carepath-reader" }
+        try self.init(configuration: config, topics: [], rebalance: Rebalance(assigned: { _ in [:] }), logger: logger,
+                      readHeaders: readHeaders)
+        for (tp, offset) in assignment where offset != nil {
+            try Self.checkWatermarks(tp, offset: offset!, client: client)
+        }
+        let list = PartitionList.make(assignment.sorted { $0.key < $1.key }.map { ($0.key, $0.value ?? Int64(RD_KAFKA_OFFSET_BEGINNING)) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "assign") }
+        state.withLock { $0.assignment = Set(assignment.keys) }
+    }
+
+    deinit {
+        rd_kafka_queue_destroy(consumerQueue)
+    }
+
+    private static func rebalanced(handle: OpaquePointer, err: rd_kafka_resp_err_t,
+                                   list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, rebalance: Rebalance,
+                                   state: Locked<State>, client: KafkaClient, logger: Logger) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let partitions = PartitionList.read(list).map(\.0)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            do {
+                let offsets = try rebalance.assigned(partitions)
+                for i in 0..<Int(list.pointee.cnt) {
+                    let tp = TopicPartition(String(cString: list.pointee.elems[i].topic), list.pointee.elems[i].partition)
+                    let offset = offsets[tp] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+                    if offset >= 0 { try checkWatermarks(tp, offset: offset, client: client) }
+                    list.pointee.elems[i].offset = offset
+                }
+            } catch {
+                let failure = (error as? KafkaError) ?? KafkaError.usage("partition assignment refused: \(error)")
+                logger.error("partition assignment refused", metadata: ["error": "\(failure.message)"])
+                state.withLock { $0.failure = $0.failure ?? failure }
+                return
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(handle, list) {
+                    let failure = KafkaError(taking: error, "incremental assign")
+                    state.withLock { $0.failure = $0.failure ?? failure }
+                    return
+                }
+            } else {
+                rd_kafka_assign(handle, list)
+            }
+            state.withLock { $0.assignment.formUnion(partitions) }
+            logger.info("partitions assigned", metadata: [
+                "kafka.partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))",
+                "kafka.protocol": "\(cooperative ? "cooperative" : "eager")",
+            ])
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            rebalance.revoked(partitions)
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(handle, list) { rd_kafka_error_destroy(error) }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+            state.withLock {
+                $0.assignment.subtract(partitions)
+                $0.paused.subtract(partitions)
+            }
+            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))"])
+        default:
+            let failure = KafkaError(err, "rebalance")
+            logger.error("rebalance failed", metadata: ["error": "\(failure.message)"])
+            rd_kafka_assign(handle, nil)
+            state.withLock { $0.assignment = [] }
+        }
+    }
+
+    /// An offset below the low watermark (data gone) or above the high one is an error.
+    private static func checkWatermarks(_ tp: TopicPartition, offset: Int64, client: KafkaClient) throws(KafkaError) {
+        let (low, high) = try client.watermarks(tp, timeoutMilliseconds: 10_000)
+        if offset < low {
+            throw KafkaError(code: RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE.rawValue, name: "OFFSET_OUT_OF_RANGE",
+                             message: "\(tp): the next offset to read, \(offset), is below the partition's low watermark \(low): messages \(offset)-\(low - 1) are gone (retention or size limit); restore them or rebuild from a replay before resuming",
+                             isFatal: true)
+        }
+        if offset > high {
+            throw KafkaError(code: RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE.rawValue, name: "OFFSET_OUT_OF_RANGE",
+                             message: "\(tp): the next offset to read, \(offset), is above the partition's high watermark \(high): the topic was recreated or the store belongs to another cluster",
+                             isFatal: true)
+        }
+    }
+
+    /// Checks that the brokers answer, waiting at most `timeout`.
+    /// - Throws: ``KafkaError`` naming the bootstrap address when none answers.
+    public func checkReachable(timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let bootstrap = self.bootstrap
+        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KafkaError) {
+                    try self.client.checkReachable(timeoutMilliseconds: ms, bootstrap: bootstrap)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
+    }
+
+    /// The partitions currently assigned to this member.
+    public var assignment: Set<TopicPartition> { state.withLock { $0.assignment } }
+
+    /// Reads up to `maxMessages` messages, waiting at most `timeout` for the first.
+    ///
+    /// Serves the rebalance callback too, in sequence with the read.
+    /// - Returns: the messages, in partition order (per partition, in offset order).
+    /// - Throws: ``KafkaError`` when the consumer failed: an assignment the caller
+    ///   refused, an offset out of range, a fatal client error.
+    public func poll(maxMessages: Int = 1000, timeout: Duration = .milliseconds(100)) async throws(KafkaError) -> [KafkaMessage] {
+        let result: Result<[KafkaMessage], KafkaError> = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: self.pollNow(maxMessages: maxMessages, timeout: timeout))
+            }
+        }
+        return try result.get()
+    }
+
+    private func pollNow(maxMessages: Int, timeout: Duration) -> Result<[KafkaMessage], KafkaError> {
+        if let failure = state.withLock({ $0.closed ? KafkaError.usage("the consumer is closed") : $0.failure }) {
+            return .failure(failure)
+        }
+        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
+        defer { buffer.deallocate() }
+        let n = rd_kafka_consume_batch_queue(consumerQueue, timeoutMs, buffer, maxMessages)
+        var failure: KafkaError?
+        // First pass: copy every key and value into one buffer.
+        var total = 0
+        for i in 0..<max(n, 0) where buffer[i]!.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            total += buffer[i]!.pointee.len + buffer[i]!.pointee.key_len
+        }
+        var storage = [UInt8]()
+        storage.reserveCapacity(total)
+        var ranges: [(key: Range<Int>?, value: Range<Int>)] = []
+        ranges.reserveCapacity(max(n, 0))
+        for i in 0..<max(n, 0) {
+            let p = buffer[i]!.pointee
+            guard p.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            var keyRange: Range<Int>?
+            if let key = p.key {
+                let start = storage.count
+                storage.append(contentsOf: UnsafeRawBufferPointer(start: key, count: p.key_len))
+                keyRange = start..<storage.count
+            }
+            let start = storage.count
+            if let payload = p.payload { storage.append(contentsOf: UnsafeRawBufferPointer(start: payload, count: p.len)) }
+            ranges.append((keyRange, start..<storage.count))
+        }
+        // Second pass: the messages, each a slice of the buffer.
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(ranges.count)
+        var next = 0
+        for i in 0..<max(n, 0) {
+            guard let m = buffer[i] else { continue }
+            defer { rd_kafka_message_destroy(m) }
+            if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let err = m.pointee.err
+                if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+                let where_ = "\(topic)[\(m.pointee.partition)] at offset \(m.pointee.offset)"
+                if err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE {
+                    failure = failure ?? KafkaError(code: err.rawValue, name: String(cString: rd_kafka_err2name(err)),
+                                                    message: "\(where_): offset out of range (\(Self.text(m))); the messages are gone: restore them or rebuild from a replay",
+                                                    isFatal: true)
+                } else {
+                    logger.warning("consumer error", metadata: ["kafka.error.name": "\(String(cString: rd_kafka_err2name(err)))",
+                                                                "kafka.error.message": "\(where_): \(Self.text(m))"])
+                }
+                continue
+            }
+            let range = ranges[next]
+            next += 1
+            messages.append(message(m, key: range.key.map { storage[$0] }, value: storage[range.value]))
+        }
+        if let fatal = KafkaError.fatal(of: client.handle) { failure = failure ?? fatal }
+        if let failure = failure ?? state.withLock({ $0.failure }) {
+            state.withLock { $0.failure = $0.failure ?? failure }
+            return .failure(failure)
+        }
+        return .success(messages)
+    }
+
+    private static func text(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> String {
+        guard let payload = m.pointee.payload, m.pointee.len > 0 else { return String(cString: rd_kafka_err2str(m.pointee.err)) }
+        return String(decoding: UnsafeRawBufferPointer(start: payload, count: m.pointee.len), as: UTF8.self)
+    }
+
+    /// Topic names by librdkafka topic handle: one string per topic, not per message.
+    private let topicNames = Locked<[OpaquePointer: String]>([:])
+
+    private func topicName(_ rkt: OpaquePointer) -> String {
+        if let name = topicNames.withLock({ $0[rkt] }) { return name }
+        let name = String(cString: rd_kafka_topic_name(rkt))
+        topicNames.withLock { $0[rkt] = name }
+        return name
+    }
+
+    private func message(_ m: UnsafeMutablePointer<rd_kafka_message_t>, key: ArraySlice<UInt8>?, value: ArraySlice<UInt8>) -> KafkaMessage {
+        let p = m.pointee
+        var headers: [KafkaHeader] = []
+        var hdrs: OpaquePointer?
+        if readsHeaders, rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var valuePointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(hdrs, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", bytes))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(m, &timestampType)
+        return KafkaMessage(topic: topicName(p.rkt), partition: p.partition, offset: p.offset,
+                            key: key, value: value, headers: headers,
+                            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+    }
+
+    /// Stops fetching from these partitions (backpressure); ``resume(_:)`` starts again.
+    public func pause(_ partitions: [TopicPartition]) async throws(KafkaError) {
+        try await onQueue { () throws(KafkaError) in
+            let list = PartitionList.make(partitions.map { ($0, nil) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_pause_partitions(self.client.handle, list)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "pause") }
+            self.state.withLock { $0.paused.formUnion(partitions) }
+        }
+    }
+
+    public func resume(_ partitions: [TopicPartition]) async throws(KafkaError) {
+        try await onQueue { () throws(KafkaError) in
+            let list = PartitionList.make(partitions.map { ($0, nil) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_resume_partitions(self.client.handle, list)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "resume") }
+            self.state.withLock { $0.paused.subtract(partitions) }
+        }
+    }
+
+    /// Commits the next offsets to read, asynchronously, so that lag tools see progress.
+    /// carepath's own progress is in its store; this never decides where it resumes.
+    public func commit(_ offsets: [TopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        try await onQueue { () throws(KafkaError) in
+            let list = PartitionList.make(offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_commit(self.client.handle, list, 1)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "commit") }
+        }
+    }
+
+    /// The group's committed offsets for partitions (blocking up to `timeout`).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicPartition: Int64] {
+        try await onQueue { () throws(KafkaError) -> [TopicPartition: Int64] in
+            let list = PartitionList.make(partitions.map { ($0, nil) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_committed(self.client.handle, list, Int32(timeout.components.seconds * 1000))
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "committed offsets") }
+            var out: [TopicPartition: Int64] = [:]
+            for (tp, offset, _) in PartitionList.read(list) where offset >= 0 { out[tp] = offset }
+            return out
+        }
+    }
+
+    /// Leaves the group (serving the final revocation) and stops the consumer.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                let alreadyClosed = self.state.withLock { s in
+                    defer { s.closed = true }
+                    return s.closed
+                }
+                if !alreadyClosed { rd_kafka_consumer_close(self.client.handle) }
+                continuation.resume()
+            }
+        }
+    }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(KafkaError) -> T {
+        let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(KafkaError) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+}

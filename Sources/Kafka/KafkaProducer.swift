@@ -1,0 +1,230 @@
+internal import CKafkaShim
+internal import CRdKafka
+import Foundation
+public import Logging
+
+/// An idempotent producer whose ``send(_:)`` returns each message's delivery
+/// result: a message is reported delivered only once the broker has
+/// acknowledged it (so an outbox row is marked published only then).
+///
+/// A dedicated thread serves delivery reports; nothing blocks Swift's
+/// cooperative pool.
+public final class KafkaProducer: @unchecked Sendable {
+    private let client: KafkaClient
+    private let logger: Logger
+    private let bootstrap: String
+    private let running = Locked(true)
+    private let pollerDone = DispatchSemaphore(value: 0)
+
+    /// Creates a producer and starts its delivery-report thread.
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties; carepath turns on
+    ///     `enable.idempotence` unless told otherwise.
+    ///   - logger: librdkafka's logs and carepath's go here.
+    /// - Throws: ``KafkaError`` for a refused property.
+    public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
+        var config = configuration
+        if config["enable.idempotence"] == nil { config["enable.idempotence"] = "true" }
+        let callbacks = ClientCallbacks(logger: logger)
+        callbacks.delivery = { message in
+            guard let opaque = message.pointee._private else { return }
+            let (batch, index) = DeliveryBatch.slot(opaque)
+            let p = message.pointee
+            if p.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                batch.complete(index, .success(DeliveredMessage(partition: p.partition, offset: p.offset)))
+            } else {
+                let topic = p.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+                batch.complete(index, .failure(KafkaError(p.err, "delivery to \(topic)")))
+            }
+        }
+        client = try KafkaClient(kind: RD_KAFKA_PRODUCER, configuration: config, callbacks: callbacks) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { handle, message, _ in
+                guard let message, let callbacks = ClientCallbacks.from(handle) else { return }
+                callbacks.delivery?(message)
+            }
+        }
+        self.logger = logger
+        self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
+        let thread = Thread { [client, running, pollerDone] in
+            while running.withLock({ $0 }) {
+                rd_kafka_poll(client.handle, 100)
+            }
+            pollerDone.signal()
+        }
+        thread.name = "carepath.kafka.producer"
+        thread.start()
+    }
+
+    deinit {
+        stopPolling()
+    }
+
+    private func stopPolling() {
+        if running.withLock({ r in defer { r = false }; return r }) { pollerDone.wait() }
+    }
+
+    /// Produces messages and waits until every one is delivered or failed.
+    ///
+    /// Messages to one partition are delivered in the order given (idempotence
+    /// keeps order and avoids duplicates across retries).
+    /// - Parameter messages: what to send.
+    /// - Returns: one result per message, in the order given.
+    public func send(_ messages: [ProducerMessage]) async -> [Result<DeliveredMessage, KafkaError>] {
+        guard !messages.isEmpty else { return [] }
+        let batch = DeliveryBatch(count: messages.count)
+        return await withCheckedContinuation { continuation in
+            batch.start(continuation)
+            Task { await self.enqueue(messages, batch: batch) }
+        }
+    }
+
+    private func enqueue(_ messages: [ProducerMessage], batch: DeliveryBatch) async {
+        for (index, message) in messages.enumerated() {
+            while true {
+                let err = produce(message, index: index, batch: batch)
+                if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    try? await Task.sleep(for: .milliseconds(2))  // the poll thread drains deliveries
+                    continue
+                }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    batch.complete(index, .failure(KafkaError(err, "produce to \(message.topic)")))
+                }
+                break
+            }
+        }
+    }
+
+    private func produce(_ message: ProducerMessage, index: Int, batch: DeliveryBatch) -> rd_kafka_resp_err_t {
+        let opaque = batch.opaque(for: index)
+        return message.value.withUnsafeBytes { value in
+            withKey(message.key) { key, keySize in
+                guard !message.headers.isEmpty else {
+                    return carepath_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
+                                            key, keySize, value.baseAddress, value.count, nil, 0, opaque)
+                }
+                let nameStorage = message.headers.map { strdup($0.name) }
+                defer { nameStorage.forEach { free($0) } }
+                return withHeaderValues(message.headers) { pointers in
+                    var headers = (0..<message.headers.count).map { i in
+                        carepath_header_t(name: nameStorage[i], value: pointers[i].baseAddress, size: pointers[i].count)
+                    }
+                    return headers.withUnsafeMutableBufferPointer { h in
+                        carepath_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
+                                         key, keySize, value.baseAddress, value.count, h.baseAddress, h.count, opaque)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks that the brokers answer, waiting at most `timeout`.
+    /// - Throws: ``KafkaError`` naming the bootstrap address when none answers.
+    public func checkReachable(timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let bootstrap = self.bootstrap
+        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KafkaError) {
+                    try self.client.checkReachable(timeoutMilliseconds: ms, bootstrap: bootstrap)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
+    }
+
+    /// Waits until every message produced so far is delivered or failed.
+    /// - Throws: ``KafkaError`` when messages remain after `timeout`.
+    public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let err: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: rd_kafka_flush(self.client.handle, ms)) }
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(err, "flush: \(rd_kafka_outq_len(client.handle)) messages still undelivered")
+        }
+    }
+
+    /// Flushes and stops the delivery-report thread.
+    public func shutdown(timeout: Duration = .seconds(30)) async throws(KafkaError) {
+        defer { stopPolling() }
+        try await flush(timeout: timeout)
+    }
+
+    /// The producer's fatal error, if it has one (idempotence lost, for example).
+    public var fatalError: KafkaError? { KafkaError.fatal(of: client.handle) }
+}
+
+private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+    guard let key else { return body(nil, 0) }
+    return key.withUnsafeBytes { body($0.baseAddress, $0.count) }
+}
+
+private func withHeaderValues<R>(_ headers: [KafkaHeader], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+    var pointers: [UnsafeRawBufferPointer] = []
+    func recurse(_ i: Int) -> R {
+        guard i < headers.count else { return body(pointers) }
+        return headers[i].value.withUnsafeBytes { bytes in
+            pointers.append(bytes)
+            return recurse(i + 1)
+        }
+    }
+    return recurse(0)
+}
+
+/// Collects the results of one ``KafkaProducer/send(_:)`` call.
+private final class DeliveryBatch: @unchecked Sendable {
+    private struct State {
+        var results: [Result<DeliveredMessage, KafkaError>?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[Result<DeliveredMessage, KafkaError>], Never>?
+    }
+
+    private let state: Locked<State>
+    /// One slot per message, each holding this batch: a message's opaque is
+    /// its slot's address, from which the delivery callback finds the batch and
+    /// the index without an allocation per message.
+    private let slots: UnsafeMutablePointer<Unmanaged<DeliveryBatch>>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        state = Locked(State(results: Array(repeating: nil, count: count), remaining: count))
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: Unmanaged.passUnretained(self), count: count)
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    func opaque(for index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
+
+    /// The batch and index of a message's opaque. The batch is alive: its
+    /// ``KafkaProducer/send(_:)`` is still waiting for this very report.
+    static func slot(_ opaque: UnsafeMutableRawPointer) -> (DeliveryBatch, Int) {
+        let slot = opaque.assumingMemoryBound(to: Unmanaged<DeliveryBatch>.self)
+        let batch = slot.pointee.takeUnretainedValue()
+        return (batch, slot - batch.slots)
+    }
+
+    func start(_ continuation: CheckedContinuation<[Result<DeliveredMessage, KafkaError>], Never>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func complete(_ index: Int, _ result: Result<DeliveredMessage, KafkaError>) {
+        let finished: (CheckedContinuation<[Result<DeliveredMessage, KafkaError>], Never>, [Result<DeliveredMessage, KafkaError>])? =
+            state.withLock { s in
+                guard s.results[index] == nil else { return nil }
+                s.results[index] = result
+                s.remaining -= 1
+                guard s.remaining == 0, let c = s.continuation else { return nil }
+                s.continuation = nil
+                return (c, s.results.map { $0! })
+            }
+        if let (continuation, results) = finished { continuation.resume(returning: results) }
+    }
+}
