@@ -77,6 +77,22 @@ final class KafkaClient: @unchecked Sendable {
         }
     }
 
+    /// ``checkReachable(timeoutMilliseconds:bootstrap:)`` off Swift's cooperative pool.
+    func checkReachable(timeout: Duration, bootstrap: String) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KafkaError) {
+                    try self.checkReachable(timeoutMilliseconds: ms, bootstrap: bootstrap)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
+    }
+
     /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).
     func watermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0

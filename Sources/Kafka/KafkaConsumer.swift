@@ -191,19 +191,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Checks that the brokers answer, waiting at most `timeout`.
     /// - Throws: ``KafkaError`` naming the bootstrap address when none answers.
     public func checkReachable(timeout: Duration = .seconds(10)) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let bootstrap = self.bootstrap
-        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                do throws(KafkaError) {
-                    try self.client.checkReachable(timeoutMilliseconds: ms, bootstrap: bootstrap)
-                    continuation.resume(returning: .success(()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        try result.get()
+        try await client.checkReachable(timeout: timeout, bootstrap: bootstrap)
     }
 
     /// The partitions currently assigned to this member.
