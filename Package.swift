@@ -47,6 +47,10 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        // Debian's libsqlite3-dev: only the store imports it.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Durable per-patient streams, processed inputs, offsets, outbox and timers.
+        .target(name: "CarepathStore", dependencies: ["CSQLite", "Pathway"], swiftSettings: strictConcurrency),
         .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",
@@ -54,6 +58,7 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictConcurrency),
+        .testTarget(name: "CarepathStoreTests", dependencies: ["CarepathStore", "Pathway", "CarepathSimulation"], swiftSettings: strictConcurrency),
         .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),
         .testTarget(name: "PathwayTests", dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation"], swiftSettings: strictConcurrency),
     ],

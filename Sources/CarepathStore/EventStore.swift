@@ -1,0 +1,144 @@
+public import Pathway
+
+/// Where carepath keeps its truth: each patient's stream of domain events, the
+/// inputs already processed, how far each input partition has been read, the
+/// outbox of messages to publish, and the timers still to announce.
+///
+/// The runtime depends on this protocol only, so that a shared store
+/// (PostgreSQL) can replace the embedded SQLite one without touching it.
+/// One ``commit(_:)`` is one transaction: after a crash the store is either
+/// before or after a batch, never between.
+public protocol EventStore: Sendable {
+    /// The domain events of the given patients, in version order; a patient
+    /// with no stream is absent.
+    /// - Throws: ``StoreError`` when the store cannot be read.
+    func streams(of patientIds: [String]) async throws(StoreError) -> [String: [DomainEvent]]
+
+    /// The next offset to read, per partition of `topic`, for the partitions
+    /// this store has processed.
+    func nextOffsets(topic: String) async throws(StoreError) -> [Int32: Int64]
+
+    /// Commits a batch atomically.
+    /// - Throws: ``StoreError/versionConflict(patientId:expected:actual:)`` when a
+    ///   stream moved since the batch was decided (nothing is written), or
+    ///   another ``StoreError``.
+    func commit(_ batch: StoreBatch) async throws(StoreError)
+
+    /// Outbox rows not yet published whose next attempt is due at `now`, oldest first.
+    func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord]
+
+    /// Marks rows published (their delivery was confirmed).
+    func markPublished(_ sequences: [Int64], at time: Timestamp) async throws(StoreError)
+
+    /// Records failed deliveries; each row is tried again from `retryAt`.
+    func markFailed(_ failures: [OutboxFailure], retryAt: Timestamp) async throws(StoreError)
+
+    /// How many outbox rows are not yet published.
+    func outboxBacklog() async throws(StoreError) -> Int
+
+    /// Pending timers due at or before `now` whose `timer.fired` has not yet
+    /// been published, by due time.
+    func timersToAnnounce(dueBy now: Timestamp, limit: Int) async throws(StoreError) -> [StoredTimer]
+
+    /// Records that the `timer.fired` of these timers was published.
+    func markAnnounced(_ timerIds: [String], at time: Timestamp) async throws(StoreError)
+
+    /// Outbox rows created at or after `since` (optionally for one patient), in
+    /// creation order: what `carepath republish` sends again.
+    func outbox(since: Timestamp, patientId: String?) async throws(StoreError) -> [OutboxRecord]
+
+    /// Every patient with a stream, sorted.
+    func patientIds() async throws(StoreError) -> [String]
+
+    /// Figures for metrics and health.
+    func statistics(now: Timestamp) async throws(StoreError) -> StoreStatistics
+
+    /// Closes the store; later calls fail.
+    func close() async
+}
+
+/// What went wrong in the store.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The store cannot be opened or created.
+    case unavailable(String)
+    /// A stream's version is not the one the batch was decided on.
+    case versionConflict(patientId: String, expected: Int, actual: Int)
+    /// A uniqueness or integrity rule was violated (a bug, never data loss).
+    case constraint(String)
+    /// The store was written by a newer carepath.
+    case newerSchema(found: Int, supported: Int)
+    /// A stored domain event no longer decodes.
+    case corrupt(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let message): message
+        case .versionConflict(let patientId, let expected, let actual):
+            "patient \(patientId)'s stream is at version \(actual), not \(expected): another writer appended to it; only one carepath instance may use a SQLite store"
+        case .constraint(let message): "store integrity rule violated: \(message)"
+        case .newerSchema(let found, let supported):
+            "the store has schema version \(found) but this carepath supports up to \(supported); use the carepath release that wrote it"
+        case .corrupt(let message): "the store holds an unreadable domain event: \(message)"
+        case .failed(let message): "store error: \(message)"
+        }
+    }
+}
+
+/// One message in the outbox.
+public struct OutboxRecord: Sendable, Hashable {
+    /// The outbox's own order.
+    public var sequence: Int64
+    public var message: OutputMessage
+    /// When carepath committed it (wall clock).
+    public var createdAt: Timestamp
+    public var publishedAt: Timestamp?
+    public var attempts: Int
+
+    public init(sequence: Int64, message: OutputMessage, createdAt: Timestamp, publishedAt: Timestamp?, attempts: Int) {
+        self.sequence = sequence
+        self.message = message
+        self.createdAt = createdAt
+        self.publishedAt = publishedAt
+        self.attempts = attempts
+    }
+}
+
+/// A delivery that failed, and why.
+public struct OutboxFailure: Sendable, Hashable {
+    public var sequence: Int64
+    public var reason: String
+
+    public init(sequence: Int64, reason: String) {
+        self.sequence = sequence
+        self.reason = reason
+    }
+}
+
+/// A pending timer as the scheduler sees it.
+public struct StoredTimer: Sendable, Hashable {
+    public var timer: ScheduledTimer
+    public var patientId: String
+
+    public init(timer: ScheduledTimer, patientId: String) {
+        self.timer = timer
+        self.patientId = patientId
+    }
+}
+
+/// Counts for `/metrics` and `carepath inspect`.
+public struct StoreStatistics: Sendable, Hashable {
+    public var patients: Int
+    public var domainEvents: Int
+    public var outboxBacklog: Int
+    public var timersPending: Int
+    public var timersDue: Int
+
+    public init(patients: Int, domainEvents: Int, outboxBacklog: Int, timersPending: Int, timersDue: Int) {
+        self.patients = patients
+        self.domainEvents = domainEvents
+        self.outboxBacklog = outboxBacklog
+        self.timersPending = timersPending
+        self.timersDue = timersDue
+    }
+}

@@ -1,0 +1,433 @@
+import CSQLite
+import Dispatch
+public import Pathway
+
+/// The embedded default ``EventStore``: one SQLite file in WAL mode, created
+/// owner-only, serving one carepath instance.
+///
+/// Every call runs on one serial queue, off Swift's cooperative thread pool.
+public final class SQLiteEventStore: EventStore, @unchecked Sendable {
+    /// How hard SQLite makes sure a commit survives.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// fsync on every commit: a committed batch survives a power loss.
+        case full
+        /// fsync at checkpoints: survives a process crash; a power loss may
+        /// lose the last commits (Kafka still holds their inputs).
+        case normal
+    }
+
+    /// The schema version this carepath writes.
+    public static let schemaVersion = 1
+
+    public let path: String
+    private let queue: DispatchQueue
+    private var connection: SQLiteConnection?
+
+    /// Opens the store at `path`, creating it and migrating its schema as needed.
+    /// - Parameters:
+    ///   - path: the database file (`:memory:` for a private in-memory store).
+    ///   - durability: see ``Durability``; `.full` by default.
+    /// - Throws: ``StoreError/unavailable(_:)`` when the file cannot be opened,
+    ///   ``StoreError/newerSchema(found:supported:)`` when a newer carepath wrote it.
+    public init(path: String, durability: Durability = .full) throws(StoreError) {
+        self.path = path
+        queue = DispatchQueue(label: "carepath.store")
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        try connection.execute("PRAGMA foreign_keys = ON")
+        try Self.migrate(connection)
+        self.connection = connection
+    }
+
+    // MARK: - Schema
+
+    /// Each migration moves the schema from version n to n + 1.
+    private static let migrations: [String] = [
+        """
+        CREATE TABLE streams (
+            patient_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+            patient_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            causation_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (patient_id, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE processed_inputs (
+            patient_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            id TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            topic TEXT,
+            partition INTEGER,
+            offset INTEGER,
+            PRIMARY KEY (patient_id, source, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE offsets (
+            topic TEXT NOT NULL,
+            partition INTEGER NOT NULL,
+            next_offset INTEGER NOT NULL,
+            PRIMARY KEY (topic, partition)
+        ) WITHOUT ROWID;
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY,
+            carepath_id TEXT NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            key TEXT,
+            value BLOB NOT NULL,
+            causation_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            published_at INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_pending ON outbox (next_attempt_at, seq) WHERE published_at IS NULL;
+        CREATE INDEX outbox_created ON outbox (created_at);
+        CREATE TABLE timers (
+            timer_id TEXT PRIMARY KEY,
+            patient_id TEXT NOT NULL,
+            code TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            announced_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX timers_due ON timers (due_at) WHERE announced_at IS NULL;
+        """,
+    ]
+
+    private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
+        let statement = try db.statement("PRAGMA user_version")
+        try statement.step()
+        let found = statement.int(0)
+        statement.reset()
+        guard found <= migrations.count else { throw .newerSchema(found: found, supported: migrations.count) }
+        for version in found..<migrations.count {
+            try db.transaction { () throws(StoreError) in
+                try db.execute(migrations[version])
+                try db.execute("PRAGMA user_version = \(version + 1)")
+            }
+        }
+    }
+
+    // MARK: - Access
+
+    private func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            queue.async {
+                guard let connection = self.connection else {
+                    continuation.resume(returning: .failure(.unavailable("the store at \(self.path) is closed")))
+                    return
+                }
+                continuation.resume(returning: Result { () throws(StoreError) -> T in try body(connection) })
+            }
+        }
+        return try result.get()
+    }
+
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.connection?.close()
+                self.connection = nil
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: - Streams and offsets
+
+    public func streams(of patientIds: [String]) async throws(StoreError) -> [String: [DomainEvent]] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement("SELECT body FROM events WHERE patient_id = ? ORDER BY version")
+            var streams: [String: [DomainEvent]] = [:]
+            for patientId in Set(patientIds) {
+                statement.reset()
+                statement.bind(1, patientId)
+                var events: [DomainEvent] = []
+                while try statement.step() {
+                    do {
+                        events.append(try DomainEvent(json: statement.bytes(0)))
+                    } catch {
+                        throw .corrupt("patient \(patientId), event \(events.count + 1): \(error)")
+                    }
+                }
+                if !events.isEmpty { streams[patientId] = events }
+            }
+            return streams
+        }
+    }
+
+    public func nextOffsets(topic: String) async throws(StoreError) -> [Int32: Int64] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement("SELECT partition, next_offset FROM offsets WHERE topic = ?")
+            statement.bind(1, topic)
+            var offsets: [Int32: Int64] = [:]
+            while try statement.step() { offsets[Int32(statement.int64(0))] = statement.int64(1) }
+            return offsets
+        }
+    }
+
+    public func patientIds() async throws(StoreError) -> [String] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement("SELECT patient_id FROM streams ORDER BY patient_id")
+            var ids: [String] = []
+            while try statement.step() { ids.append(statement.string(0)) }
+            return ids
+        }
+    }
+
+    // MARK: - Commit
+
+    public func commit(_ batch: StoreBatch) async throws(StoreError) {
+        try await perform { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in try Self.write(batch, to: db) }
+        }
+    }
+
+    private static func write(_ batch: StoreBatch, to db: SQLiteConnection) throws(StoreError) {
+        let readVersion = try db.statement("SELECT version FROM streams WHERE patient_id = ?")
+        let insertEvent = try db.statement(
+            "INSERT INTO events (patient_id, version, type, causation_id, body) VALUES (?, ?, ?, ?, ?)")
+        let writeVersion = try db.statement(
+            "INSERT INTO streams (patient_id, version) VALUES (?, ?) ON CONFLICT (patient_id) DO UPDATE SET version = excluded.version")
+        for append in batch.appends {
+            readVersion.reset()
+            readVersion.bind(1, append.patientId)
+            let actual = try readVersion.step() ? readVersion.int(0) : 0
+            readVersion.reset()
+            guard actual == append.expectedVersion else {
+                throw .versionConflict(patientId: append.patientId, expected: append.expectedVersion, actual: actual)
+            }
+            var version = actual
+            for event in append.events {
+                version += 1
+                guard event.version == version, event.patientId == append.patientId else {
+                    throw .constraint("event \(event.messageId) does not follow version \(version - 1) of patient \(append.patientId)")
+                }
+                insertEvent.reset()
+                insertEvent.bind(1, event.patientId)
+                insertEvent.bind(2, event.version)
+                insertEvent.bind(3, event.payload.typeName)
+                insertEvent.bind(4, event.causationEventId)
+                insertEvent.bind(5, bytes: event.json)
+                try insertEvent.run()
+            }
+            writeVersion.reset()
+            writeVersion.bind(1, append.patientId)
+            writeVersion.bind(2, version)
+            try writeVersion.run()
+        }
+
+        let insertProcessed = try db.statement(
+            "INSERT INTO processed_inputs (patient_id, source, id, fingerprint, topic, partition, offset) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        for input in batch.processed {
+            insertProcessed.reset()
+            insertProcessed.bind(1, input.patientId)
+            insertProcessed.bind(2, input.source)
+            insertProcessed.bind(3, input.id)
+            insertProcessed.bind(4, input.fingerprint)
+            insertProcessed.bind(5, input.position?.topic)
+            insertProcessed.bind(6, input.position.map { Int64($0.partition) })
+            insertProcessed.bind(7, input.position?.offset)
+            try insertProcessed.run()
+        }
+
+        let writeOffset = try db.statement(
+            "INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset")
+        for next in batch.nextOffsets {
+            writeOffset.reset()
+            writeOffset.bind(1, next.topic)
+            writeOffset.bind(2, Int64(next.partition))
+            writeOffset.bind(3, next.offset)
+            try writeOffset.run()
+        }
+
+        let insertOutbox = try db.statement(
+            "INSERT INTO outbox (carepath_id, topic, key, value, causation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        for message in batch.outbox {
+            insertOutbox.reset()
+            insertOutbox.bind(1, message.carepathId)
+            insertOutbox.bind(2, message.topic)
+            insertOutbox.bind(3, message.key)
+            insertOutbox.bind(4, bytes: message.value)
+            insertOutbox.bind(5, message.causationId)
+            insertOutbox.bind(6, batch.recordedAt.millisecondsSinceEpoch)
+            try insertOutbox.run()
+        }
+
+        let insertTimer = try db.statement("INSERT INTO timers (timer_id, patient_id, code, due_at) VALUES (?, ?, ?, ?)")
+        for scheduled in batch.timersScheduled {
+            insertTimer.reset()
+            insertTimer.bind(1, scheduled.timer.id)
+            insertTimer.bind(2, scheduled.patientId)
+            insertTimer.bind(3, scheduled.timer.code.rawValue)
+            insertTimer.bind(4, scheduled.timer.dueAt.millisecondsSinceEpoch)
+            try insertTimer.run()
+        }
+        let deleteTimer = try db.statement("DELETE FROM timers WHERE timer_id = ?")
+        for timerId in batch.timersEnded {
+            deleteTimer.reset()
+            deleteTimer.bind(1, timerId)
+            try deleteTimer.run()
+        }
+    }
+
+    // MARK: - Outbox
+
+    private static let outboxColumns = "seq, carepath_id, topic, key, value, causation_id, created_at, published_at, attempts"
+
+    private static func outboxRecord(_ row: SQLiteStatement) -> OutboxRecord {
+        OutboxRecord(
+            sequence: row.int64(0),
+            message: OutputMessage(topic: row.string(2), key: row.optionalString(3), value: row.bytes(4),
+                                   carepathId: row.string(1), causationId: row.string(5)),
+            createdAt: Timestamp(millisecondsSinceEpoch: row.int64(6)),
+            publishedAt: row.optionalInt64(7).map(Timestamp.init(millisecondsSinceEpoch:)),
+            attempts: row.int(8))
+    }
+
+    public func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement(
+                "SELECT \(Self.outboxColumns) FROM outbox WHERE published_at IS NULL AND next_attempt_at <= ? ORDER BY seq LIMIT ?")
+            statement.bind(1, now.millisecondsSinceEpoch)
+            statement.bind(2, limit)
+            var records: [OutboxRecord] = []
+            while try statement.step() { records.append(Self.outboxRecord(statement)) }
+            return records
+        }
+    }
+
+    public func markPublished(_ sequences: [Int64], at time: Timestamp) async throws(StoreError) {
+        guard !sequences.isEmpty else { return }
+        try await perform { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                let statement = try db.statement(
+                    "UPDATE outbox SET published_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ? AND published_at IS NULL")
+                for sequence in sequences {
+                    statement.reset()
+                    statement.bind(1, time.millisecondsSinceEpoch)
+                    statement.bind(2, sequence)
+                    try statement.run()
+                }
+            }
+        }
+    }
+
+    public func markFailed(_ failures: [OutboxFailure], retryAt: Timestamp) async throws(StoreError) {
+        guard !failures.isEmpty else { return }
+        try await perform { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                let statement = try db.statement(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE seq = ? AND published_at IS NULL")
+                for failure in failures {
+                    statement.reset()
+                    statement.bind(1, failure.reason)
+                    statement.bind(2, retryAt.millisecondsSinceEpoch)
+                    statement.bind(3, failure.sequence)
+                    try statement.run()
+                }
+            }
+        }
+    }
+
+    public func outboxBacklog() async throws(StoreError) -> Int {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            try statement.step()
+            return statement.int(0)
+        }
+    }
+
+    public func outbox(since: Timestamp, patientId: String?) async throws(StoreError) -> [OutboxRecord] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement(
+                "SELECT \(Self.outboxColumns) FROM outbox WHERE created_at >= ? AND (?2 IS NULL OR key = ?2) ORDER BY seq")
+            statement.bind(1, since.millisecondsSinceEpoch)
+            statement.bind(2, patientId)
+            var records: [OutboxRecord] = []
+            while try statement.step() { records.append(Self.outboxRecord(statement)) }
+            return records
+        }
+    }
+
+    // MARK: - Timers
+
+    public func timersToAnnounce(dueBy now: Timestamp, limit: Int) async throws(StoreError) -> [StoredTimer] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement(
+                "SELECT timer_id, patient_id, code, due_at FROM timers WHERE announced_at IS NULL AND due_at <= ? ORDER BY due_at, patient_id, timer_id LIMIT ?")
+            statement.bind(1, now.millisecondsSinceEpoch)
+            statement.bind(2, limit)
+            var timers: [StoredTimer] = []
+            while try statement.step() {
+                guard let code = TimerCode(rawValue: statement.string(2)) else {
+                    throw .corrupt("timer \(statement.string(0)) has unknown code \(statement.string(2))")
+                }
+                timers.append(StoredTimer(
+                    timer: ScheduledTimer(id: statement.string(0), code: code,
+                                          dueAt: Timestamp(millisecondsSinceEpoch: statement.int64(3))),
+                    patientId: statement.string(1)))
+            }
+            return timers
+        }
+    }
+
+    public func markAnnounced(_ timerIds: [String], at time: Timestamp) async throws(StoreError) {
+        guard !timerIds.isEmpty else { return }
+        try await perform { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                let statement = try db.statement("UPDATE timers SET announced_at = ? WHERE timer_id = ?")
+                for id in timerIds {
+                    statement.reset()
+                    statement.bind(1, time.millisecondsSinceEpoch)
+                    statement.bind(2, id)
+                    try statement.run()
+                }
+            }
+        }
+    }
+
+    // MARK: - Figures
+
+    public func statistics(now: Timestamp) async throws(StoreError) -> StoreStatistics {
+        try await perform { db throws(StoreError) in
+            func count(_ sql: String, _ bind: Int64? = nil) throws(StoreError) -> Int {
+                let statement = try db.statement(sql)
+                if let bind { statement.bind(1, bind) }
+                try statement.step()
+                let value = statement.int(0)
+                statement.reset()
+                return value
+            }
+            return StoreStatistics(
+                patients: try count("SELECT count(*) FROM streams"),
+                domainEvents: try count("SELECT coalesce(sum(version), 0) FROM streams"),
+                outboxBacklog: try count("SELECT count(*) FROM outbox WHERE published_at IS NULL"),
+                timersPending: try count("SELECT count(*) FROM timers"),
+                timersDue: try count("SELECT count(*) FROM timers WHERE due_at <= ?", now.millisecondsSinceEpoch))
+        }
+    }
+
+    /// Every processed input, for checks: `(patientId, source, id)` with where it was read.
+    public func processedInputs() async throws(StoreError) -> [StoreBatch.ProcessedInput] {
+        try await perform { db throws(StoreError) in
+            let statement = try db.statement(
+                "SELECT patient_id, source, id, fingerprint, topic, partition, offset FROM processed_inputs ORDER BY patient_id, source, id")
+            var inputs: [StoreBatch.ProcessedInput] = []
+            while try statement.step() {
+                let position = statement.optionalString(4).map {
+                    StoreBatch.InputPosition(topic: $0, partition: Int32(statement.int64(5)), offset: statement.int64(6))
+                }
+                inputs.append(StoreBatch.ProcessedInput(patientId: statement.string(0), source: statement.string(1),
+                                                        id: statement.string(2), fingerprint: statement.string(3),
+                                                        position: position))
+            }
+            return inputs
+        }
+    }
+}

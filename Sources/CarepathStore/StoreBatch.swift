@@ -1,0 +1,101 @@
+public import Pathway
+
+/// Everything one consumed batch changes, committed by ``EventStore/commit(_:)``
+/// in one transaction: streams, processed inputs, next offsets, outbox rows and
+/// timers.
+public struct StoreBatch: Sendable {
+    /// Appends to one patient's stream, expected to be at `expectedVersion`.
+    public struct Append: Sendable, Hashable {
+        public var patientId: String
+        public var expectedVersion: Int
+        public var events: [DomainEvent]
+    }
+
+    /// An input applied to a patient (a `ClinicalEventRecorded`), and where it was read.
+    public struct ProcessedInput: Sendable, Hashable {
+        public var patientId: String
+        public var source: String
+        public var id: String
+        public var fingerprint: String
+        public var position: InputPosition?
+    }
+
+    /// Where an input was read: topic, partition and offset.
+    public struct InputPosition: Sendable, Hashable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+
+        public init(topic: String, partition: Int32, offset: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+        }
+    }
+
+    /// When the batch was committed (wall clock): the outbox rows' `createdAt`.
+    public var recordedAt: Timestamp
+    public private(set) var appends: [Append] = []
+    public private(set) var processed: [ProcessedInput] = []
+    /// The next offset to read per topic and partition, after this batch.
+    public private(set) var nextOffsets: [InputPosition] = []
+    public private(set) var outbox: [OutputMessage] = []
+    public private(set) var timersScheduled: [StoredTimer] = []
+    /// Timers fired or cancelled: no longer pending.
+    public private(set) var timersEnded: [String] = []
+    private var appendIndex: [String: Int] = [:]
+
+    public init(recordedAt: Timestamp) {
+        self.recordedAt = recordedAt
+    }
+
+    /// Nothing to write.
+    public var isEmpty: Bool { appends.isEmpty && nextOffsets.isEmpty && outbox.isEmpty }
+
+    /// Records domain events decided for a patient, with the messages they
+    /// publish and the timers they schedule or end.
+    /// - Parameters:
+    ///   - events: consecutive domain events of one patient.
+    ///   - expectedVersion: the stream's version before the first of them, as
+    ///     the decision saw it (the first event's version minus one).
+    ///   - position: where the input behind them was read, if anywhere.
+    ///   - topics: the output topic names.
+    public mutating func record(_ events: [DomainEvent], position: InputPosition?, topics: TopicNames) {
+        guard let first = events.first else { return }
+        let patientId = first.patientId
+        if let index = appendIndex[patientId] {
+            appends[index].events.append(contentsOf: events)
+        } else {
+            appendIndex[patientId] = appends.count
+            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: events))
+        }
+        for event in events {
+            outbox.append(contentsOf: Projection.messages(for: event, topics: topics))
+            switch event.payload {
+            case .clinicalEventRecorded(let input, _):
+                processed.append(ProcessedInput(patientId: patientId, source: input.source, id: input.id,
+                                                fingerprint: input.fingerprint, position: position))
+            case .timerScheduled(let timer):
+                timersScheduled.append(StoredTimer(timer: timer, patientId: patientId))
+            case .timerFired(let timer), .timerCancelled(let timer, _):
+                timersEnded.append(timer.id)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Adds a message that is not a domain event's (a dead letter).
+    public mutating func publish(_ message: OutputMessage) {
+        outbox.append(message)
+    }
+
+    /// Records that `topic`'s `partition` has been read up to `nextOffset` (exclusive).
+    public mutating func advance(topic: String, partition: Int32, to nextOffset: Int64) {
+        if let index = nextOffsets.firstIndex(where: { $0.topic == topic && $0.partition == partition }) {
+            nextOffsets[index].offset = max(nextOffsets[index].offset, nextOffset)
+        } else {
+            nextOffsets.append(InputPosition(topic: topic, partition: partition, offset: nextOffset))
+        }
+    }
+}
