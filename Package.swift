@@ -42,7 +42,8 @@ let package = Package(
         .executableTarget(
             name: "carepath",
             dependencies: [
-                "Pathway", "CarepathJSON",
+                "Pathway", "CarepathJSON", "CarepathRuntime", "CarepathStore", "Kafka",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictConcurrency
@@ -51,6 +52,12 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Durable per-patient streams, processed inputs, offsets, outbox and timers.
         .target(name: "CarepathStore", dependencies: ["CSQLite", "Pathway"], swiftSettings: strictConcurrency),
+        // carepath on Kafka: batches, the outbox relay, the timer scheduler, metrics.
+        .target(
+            name: "CarepathRuntime",
+            dependencies: ["CarepathStore", "Kafka", "Pathway", "CarepathJSON", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictConcurrency
+        ),
         .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",

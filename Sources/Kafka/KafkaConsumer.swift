@@ -16,14 +16,29 @@ public final class KafkaConsumer: @unchecked Sendable {
         /// Called with newly assigned partitions; returns the offset to start each at
         /// (the next offset to read). A partition missing from the answer starts at
         /// its beginning. Throwing stops the consumer: the next ``poll(maxMessages:timeout:)`` throws it.
-        public var assigned: @Sendable ([TopicPartition]) throws -> [TopicPartition: Int64]
+        /// The second argument is the group's committed offsets for those
+        /// partitions, when the rebalance was made with `readingCommitted`.
+        public var assigned: @Sendable ([TopicPartition], [TopicPartition: Int64]) throws -> [TopicPartition: Int64]
         /// Called with partitions being taken away, before they go.
         public var revoked: @Sendable ([TopicPartition]) -> Void
+        /// Whether the group's committed offsets are fetched before ``assigned`` is called.
+        public var readsCommitted: Bool
 
         public init(assigned: @escaping @Sendable ([TopicPartition]) throws -> [TopicPartition: Int64],
                     revoked: @escaping @Sendable ([TopicPartition]) -> Void = { _ in }) {
+            self.assigned = { partitions, _ in try assigned(partitions) }
+            self.revoked = revoked
+            self.readsCommitted = false
+        }
+
+        /// A rebalance whose `assigned` also sees the group's committed offsets
+        /// (fetched from the coordinator, blocking the rebalance up to 10 s), so that
+        /// it can tell a partition nobody processed from one another member did.
+        public init(readingCommitted assigned: @escaping @Sendable ([TopicPartition], _ committed: [TopicPartition: Int64]) throws -> [TopicPartition: Int64],
+                    revoked: @escaping @Sendable ([TopicPartition]) -> Void = { _ in }) {
             self.assigned = assigned
             self.revoked = revoked
+            self.readsCommitted = true
         }
     }
 
@@ -126,7 +141,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             do {
-                let offsets = try rebalance.assigned(partitions)
+                var committed: [TopicPartition: Int64] = [:]
+                if rebalance.readsCommitted {
+                    let query = rd_kafka_topic_partition_list_copy(list)!
+                    defer { rd_kafka_topic_partition_list_destroy(query) }
+                    let err = rd_kafka_committed(handle, query, 10_000)
+                    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "read the group's committed offsets") }
+                    for (tp, offset, _) in PartitionList.read(query) where offset >= 0 { committed[tp] = offset }
+                }
+                let offsets = try rebalance.assigned(partitions, committed)
                 for i in 0..<Int(list.pointee.cnt) {
                     let tp = TopicPartition(String(cString: list.pointee.elems[i].topic), list.pointee.elems[i].partition)
                     let offset = offsets[tp] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)

@@ -3,7 +3,7 @@ import Foundation
 
 /// The `carepath` command line.
 @main
-struct Carepath: ParsableCommand {
+struct Carepath: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carepath",
         abstract: "An event-driven care-pathway orchestrator for vertebral compression fractures.",
@@ -11,15 +11,19 @@ struct Carepath: ParsableCommand {
             carepath reads clinical events (CloudEvents 1.0 JSON), applies the vertebral compression fracture \
             pathway, and publishes recommendations, FHIR R4 Tasks, an audit stream and dead letters.
             """,
-        subcommands: [Evaluate.self, Validate.self, Demo.self]
+        subcommands: [Run.self, Evaluate.self, Validate.self, Demo.self]
     )
 
     /// Parses and runs; every error a person sees is one line on standard
     /// error and exit status 2 (help and version exit 0).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch let failure as CommandFailure {

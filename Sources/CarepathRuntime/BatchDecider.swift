@@ -1,0 +1,121 @@
+public import CarepathStore
+public import Kafka
+public import Pathway
+
+/// Turns one consumed batch into one ``StoreBatch``: decodes each message,
+/// applies it to its patient's state, dead-letters what cannot be applied, and
+/// advances each partition's next offset.
+///
+/// Pure: the wall clock (`receivedAt`) and the patients' states are passed in,
+/// the decisions come out. The states it returns replace the caller's only
+/// once the store has committed the batch.
+public struct BatchDecider: Sendable {
+    public let ruleset: Ruleset
+    public let topics: TopicNames
+
+    public init(ruleset: Ruleset, topics: TopicNames) {
+        self.ruleset = ruleset
+        self.topics = topics
+    }
+
+    /// A consumed message, decoded.
+    public struct Decoded: Sendable {
+        public var message: KafkaMessage
+        public var bytes: [UInt8]
+        public var outcome: InputDecoder.Outcome
+    }
+
+    /// What a batch did, for logs and metrics.
+    public struct Summary: Sendable, Hashable {
+        public var consumed = 0
+        /// Inputs that appended domain events.
+        public var applied = 0
+        /// Re-deliveries (and timer announcements already honoured) that changed nothing.
+        public var unchanged = 0
+        public var deadLettered: [DeadLetterReason: Int] = [:]
+        public var recommendations = 0
+        public var tasks = 0
+    }
+
+    /// The result of deciding one batch.
+    public struct Outcome: Sendable {
+        public var batch: StoreBatch
+        /// The patients' states after the batch (only those it touched).
+        public var states: [String: PatientState]
+        public var summary: Summary
+    }
+
+    /// Decodes messages; cheap enough to run before loading the patients they name.
+    public static func decode(_ messages: [KafkaMessage]) -> [Decoded] {
+        messages.map { message in
+            let bytes = Array(message.value)
+            return Decoded(message: message, bytes: bytes, outcome: InputDecoder.outcome(of: bytes))
+        }
+    }
+
+    /// The patients the decoded messages name.
+    public static func patientIds(in decoded: [Decoded]) -> Set<String> {
+        var ids = Set<String>()
+        for d in decoded { if case .event(let event) = d.outcome { ids.insert(event.subject) } }
+        return ids
+    }
+
+    /// Decides a decoded batch.
+    /// - Parameters:
+    ///   - decoded: the batch, in consumption order.
+    ///   - states: the current state of every patient the batch names (a
+    ///     missing one starts from ``PatientState/initial(patientId:)``).
+    ///   - receivedAt: the wall clock, for dead letters and the outbox.
+    /// - Returns: the store batch, the patients' new states and a summary.
+    public func decide(_ decoded: [Decoded], states: [String: PatientState], receivedAt: Timestamp) -> Outcome {
+        var batch = StoreBatch(recordedAt: receivedAt)
+        var working: [String: PatientState] = [:]
+        var summary = Summary()
+        for d in decoded {
+            let m = d.message
+            summary.consumed += 1
+            batch.advance(topic: m.topic, partition: m.partition, to: m.offset + 1)
+            let key = m.key.map { String(decoding: $0, as: UTF8.self) }
+            func deadLetter(_ rejection: Rejection, inputId: String?) {
+                let letter = DeadLetter(rejection: rejection, bytes: d.bytes, topic: m.topic, partition: Int(m.partition),
+                                        offset: m.offset, key: key, receivedAt: receivedAt, inputId: inputId)
+                batch.publish(letter.message(topics: topics))
+                summary.deadLettered[rejection.reason, default: 0] += 1
+            }
+            switch d.outcome {
+            case .rejected(let rejection, _, let id):
+                deadLetter(rejection, inputId: id)
+            case .event(let event):
+                guard key == event.subject else {
+                    let shown = key.map { "\"\($0.prefix(80))\"" } ?? "no key"
+                    deadLetter(Rejection(.invalidField, at: "$.subject",
+                                         "the Kafka key (\(shown)) must equal subject \"\(event.subject)\": producers must key clinical.events by patient id"),
+                               inputId: event.id)
+                    continue
+                }
+                let state = working[event.subject] ?? states[event.subject] ?? .initial(patientId: event.subject)
+                switch Pathway.decide(.apply(event), state, ruleset: ruleset) {
+                case .rejected(let rejection):
+                    deadLetter(rejection, inputId: event.id)
+                case .accepted(let events) where events.isEmpty:
+                    summary.unchanged += 1
+                case .accepted(let events):
+                    var next = state
+                    for e in events {
+                        next.apply(e)
+                        switch e.payload {
+                        case .recommendationIssued, .recommendationRevised: summary.recommendations += 1
+                        case .taskRequested, .taskChanged: summary.tasks += 1
+                        default: break
+                        }
+                    }
+                    working[event.subject] = next
+                    batch.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset),
+                                 topics: topics)
+                    summary.applied += 1
+                }
+            }
+        }
+        return Outcome(batch: batch, states: working, summary: summary)
+    }
+}

@@ -1,0 +1,264 @@
+public import CarepathStore
+public import Kafka
+public import Logging
+public import Pathway
+import Synchronization
+
+/// carepath on Kafka: consumes `clinical.events` in batches, decides each
+/// patient's pathway, commits each batch's domain events, processed inputs,
+/// next offsets, outbox rows and timers in one store transaction, then lets
+/// the ``OutboxRelay`` publish and the ``TimerScheduler`` announce due timers.
+///
+/// The store, not Kafka, owns progress: each assigned partition resumes at the
+/// store's next offset; Kafka's committed offsets are written afterwards, for
+/// lag tools only.
+public final class CarepathService: Sendable {
+    /// What the service is told, beyond the clients.
+    public struct Settings: Sendable {
+        public var topics: TopicNames
+        public var ruleset: Ruleset
+        public var group: String
+        public var sessionTimeoutMilliseconds: Int
+        public var batchSize: Int
+        public var batchWait: Duration
+        public var outboxHighWatermark: Int
+        public var outboxLowWatermark: Int
+        public var outboxRetryMilliseconds: Int
+        public var timerInterval: Duration
+        /// Patients' states kept in memory; beyond it the cache is emptied and
+        /// states are read again from the store as needed.
+        public var cachedPatients: Int
+
+        public init(configuration: RuntimeConfiguration, ruleset: Ruleset) {
+            topics = configuration.topics
+            self.ruleset = ruleset
+            group = configuration.group
+            sessionTimeoutMilliseconds = configuration.sessionTimeoutMilliseconds
+            batchSize = configuration.batchSize
+            batchWait = .milliseconds(configuration.batchWaitMilliseconds)
+            outboxHighWatermark = configuration.outboxHighWatermark
+            outboxLowWatermark = configuration.outboxLowWatermark
+            outboxRetryMilliseconds = configuration.outboxRetryMilliseconds
+            timerInterval = .milliseconds(configuration.timerIntervalMilliseconds)
+            cachedPatients = 200_000
+        }
+    }
+
+    private let settings: Settings
+    private let kafka: KafkaConfiguration
+    private let store: any EventStore
+    private let logger: Logger
+    public let metrics: RuntimeMetrics
+    private let clock: WallClock
+    private let stopping = Mutex(false)
+
+    /// - Parameters:
+    ///   - settings: topics, ruleset, batch and backpressure settings.
+    ///   - kafka: `bootstrap.servers` and any librdkafka properties.
+    ///   - store: the event store; the service does not close it.
+    ///   - logger: structured logs, with ids, never patient payloads at info level.
+    ///   - metrics: where figures go.
+    ///   - clock: the wall clock (dead letters' `receivedAt`, due timers).
+    public init(settings: Settings, kafka: KafkaConfiguration, store: any EventStore, logger: Logger,
+                metrics: RuntimeMetrics = RuntimeMetrics(), clock: WallClock = .system) {
+        self.settings = settings
+        self.kafka = kafka
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+    }
+
+    /// Asks ``run()`` to finish its batch, publish, commit and return.
+    public func stop() {
+        stopping.withLock { $0 = true }
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// Runs until ``stop()`` or a failure.
+    /// - Throws: ``KafkaError`` (unreachable brokers, a partition another
+    ///   instance processed, an offset out of range), ``StoreError``.
+    public func run() async throws {
+        let offsets = OffsetBook(try await store.nextOffsets(topic: settings.topics.input))
+        let producer = try KafkaProducer(configuration: kafka, logger: logger)
+        try await producer.checkReachable()
+        var consumerConfiguration = kafka
+        consumerConfiguration["group.id"] = settings.group
+        consumerConfiguration["session.timeout.ms"] = String(settings.sessionTimeoutMilliseconds)
+        if kafka["heartbeat.interval.ms"] == nil {
+            consumerConfiguration["heartbeat.interval.ms"] = String(max(100, min(3_000, settings.sessionTimeoutMilliseconds / 3)))
+        }
+        let inputTopic = settings.topics.input
+        let logger = self.logger
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration, topics: [inputTopic],
+            rebalance: .init(readingCommitted: { partitions, committed in
+                try offsets.startingPoints(for: partitions, committed: committed)
+            }),
+            logger: logger)
+        let relay = OutboxRelay(store: store, producer: producer, logger: logger, metrics: metrics, clock: clock,
+                                retryMilliseconds: settings.outboxRetryMilliseconds)
+        let scheduler = TimerScheduler(store: store, producer: producer, inputTopic: inputTopic, logger: logger,
+                                       metrics: metrics, clock: clock)
+        logger.info("carepath started", metadata: [
+            "kafka.group": "\(settings.group)", "kafka.topic": "\(inputTopic)",
+            "ruleset": "\(settings.ruleset.version)", "store.partitions_known": "\(offsets.count)",
+        ])
+
+        var failure: (any Error)?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                group.addTask { [settings] in try await scheduler.run(interval: settings.timerInterval) }
+                group.addTask { try await self.consume(consumer, offsets: offsets, relay: relay) }
+                // The consume loop returns on stop; the others run until cancelled.
+                try await group.next()
+                group.cancelAll()
+                while let _ = try await group.next() {}
+            }
+        } catch {
+            failure = error
+        }
+
+        // Drain: publish what was committed, flush, record progress, leave the group.
+        if failure == nil {
+            do {
+                try await relay.publishDue()
+                try await producer.flush()
+                try await consumer.commit(offsets.kafkaOffsets(for: consumer.assignment))
+            } catch {
+                failure = error
+            }
+        }
+        await consumer.close()
+        try? await producer.shutdown(timeout: .seconds(10))
+        metrics.update { $0.ready = false }
+        if let failure {
+            logger.error("carepath stopped on an error", metadata: ["error": "\(failure)"])
+            throw failure
+        }
+        logger.info("carepath stopped", metadata: ["events.consumed": "\(metrics.snapshot.consumed)"])
+    }
+
+    private func consume(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay) async throws {
+        let decider = BatchDecider(ruleset: settings.ruleset, topics: settings.topics)
+        var cache: [String: PatientState] = [:]
+        var paused = false
+        var lastProgress = clock.now()
+        while !isStopping {
+            let messages = try await consumer.poll(maxMessages: settings.batchSize, timeout: settings.batchWait)
+            let assignment = consumer.assignment
+            metrics.update { $0.ready = !assignment.isEmpty || $0.ready }
+            // A message before the store's next offset was processed already (a
+            // seek raced a fetch): skipping it is what exactly-once requires.
+            let fresh = messages.filter { $0.offset >= offsets.next($0.topicPartition) ?? 0 }
+            if !fresh.isEmpty {
+                let started = ContinuousClock.now
+                let decoded = BatchDecider.decode(fresh)
+                let missing = BatchDecider.patientIds(in: decoded).filter { cache[$0] == nil }
+                if cache.count + missing.count > settings.cachedPatients { cache.removeAll(keepingCapacity: true) }
+                if !missing.isEmpty {
+                    for (patientId, events) in try await store.streams(of: Array(missing)) {
+                        cache[patientId] = PatientState.fold(patientId: patientId, events)
+                    }
+                }
+                let outcome = decider.decide(decoded, states: cache, receivedAt: clock.now())
+                try await store.commit(outcome.batch)
+                cache.merge(outcome.states) { _, new in new }
+                offsets.advance(outcome.batch.nextOffsets)
+                relay.notify()
+                let elapsed = ContinuousClock.now - started
+                metrics.recordBatch(outcome.summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                for (reason, n) in outcome.summary.deadLettered {
+                    logger.warning("input dead-lettered", metadata: ["reason": "\(reason.rawValue)", "count": "\(n)"])
+                }
+                logger.debug("batch committed", metadata: [
+                    "batch.consumed": "\(outcome.summary.consumed)", "batch.applied": "\(outcome.summary.applied)",
+                    "batch.dead_lettered": "\(outcome.summary.deadLettered.values.reduce(0, +))",
+                ])
+                do {
+                    try await consumer.commit(offsets.kafkaOffsets(for: Set(fresh.map(\.topicPartition))))
+                } catch {
+                    logger.notice("Kafka offset commit failed (lag tools only; progress is in the store)", metadata: ["error": "\(error)"])
+                }
+            }
+            // Backpressure: stop reading while the outbox is far behind.
+            let backlog = metrics.snapshot.outboxBacklog
+            if !paused, backlog > settings.outboxHighWatermark, !assignment.isEmpty {
+                try await consumer.pause(Array(assignment))
+                paused = true
+                metrics.update { $0.paused = true }
+                logger.notice("consumption paused: the outbox is behind", metadata: ["outbox.backlog": "\(backlog)"])
+            } else if paused, backlog < settings.outboxLowWatermark {
+                try await consumer.resume(Array(assignment))
+                paused = false
+                metrics.update { $0.paused = false }
+                logger.notice("consumption resumed", metadata: ["outbox.backlog": "\(backlog)"])
+            }
+            let now = clock.now()
+            if now.millisecondsSinceEpoch - lastProgress.millisecondsSinceEpoch >= 10_000 {
+                lastProgress = now
+                let s = metrics.snapshot
+                logger.info("progress", metadata: [
+                    "events.consumed": "\(s.consumed)", "events.processed": "\(s.applied)",
+                    "events.dead_lettered": "\(s.deadLettered.values.reduce(0, +))", "outbox.backlog": "\(s.outboxBacklog)",
+                    "timers.pending": "\(s.timersPending)",
+                ])
+            }
+        }
+    }
+}
+
+/// The next offset of each input partition, as the store has it: read once at
+/// start, advanced after each commit, consulted when the group assigns partitions.
+final class OffsetBook: Sendable {
+    private let offsets: Mutex<[Int32: Int64]>
+
+    init(_ initial: [Int32: Int64]) { offsets = Mutex(initial) }
+
+    var count: Int { offsets.withLock { $0.count } }
+
+    func next(_ tp: TopicPartition) -> Int64? { offsets.withLock { $0[tp.partition] } }
+
+    func advance(_ positions: [StoreBatch.InputPosition]) {
+        offsets.withLock { o in
+            for p in positions { o[p.partition] = max(o[p.partition] ?? 0, p.offset) }
+        }
+    }
+
+    func kafkaOffsets(for partitions: Set<TopicPartition>) -> [TopicPartition: Int64] {
+        offsets.withLock { o in
+            var out: [TopicPartition: Int64] = [:]
+            for tp in partitions { if let next = o[tp.partition] { out[tp] = next } }
+            return out
+        }
+    }
+
+    /// Where each newly assigned partition starts: the store's next offset; the
+    /// beginning for a partition nobody processed.
+    /// - Throws: ``RuntimeError`` when the group has committed offsets for a
+    ///   partition this store never processed: another instance processed it,
+    ///   and its patients' streams are not here.
+    func startingPoints(for partitions: [TopicPartition], committed: [TopicPartition: Int64]) throws -> [TopicPartition: Int64] {
+        try offsets.withLock { o in
+            var out: [TopicPartition: Int64] = [:]
+            for tp in partitions {
+                if let next = o[tp.partition] {
+                    out[tp] = next
+                } else if let groupOffset = committed[tp], groupOffset > 0 {
+                    throw RuntimeError(
+                        "\(tp) was processed up to offset \(groupOffset) by another member of the consumer group, but this store has never processed it: its patients' history is elsewhere. A SQLite store serves one instance; run one instance per group, or replay the topic into this store (`carepath replay`) before starting")
+                }
+            }
+            return out
+        }
+    }
+}
+
+/// A condition that stops the runtime, with what to do about it.
+public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,112 @@
+public import CarepathStore
+public import Kafka
+public import Logging
+import Pathway
+
+/// Publishes the outbox: reads unpublished rows in order, sends them with the
+/// idempotent producer, and marks each published only when Kafka confirms its
+/// delivery. A row that fails waits for a retry and blocks nothing else.
+///
+/// After a crash the rows not marked are sent again with their original
+/// `carepath-id`: at least once, never under a new id.
+public final class OutboxRelay: Sendable {
+    private let store: any EventStore
+    private let producer: KafkaProducer
+    private let logger: Logger
+    private let metrics: RuntimeMetrics
+    private let clock: WallClock
+    private let retryDelay: Int64
+    private let doorbell = Doorbell()
+    /// Rows read from the outbox per round.
+    public let roundSize: Int
+
+    /// - Parameters:
+    ///   - store: where the outbox is.
+    ///   - producer: an idempotent producer.
+    ///   - retryMilliseconds: how long a failed row waits before it is sent again.
+    ///   - roundSize: rows per round.
+    public init(store: any EventStore, producer: KafkaProducer, logger: Logger, metrics: RuntimeMetrics,
+                clock: WallClock = .system, retryMilliseconds: Int = 5_000, roundSize: Int = 10_000) {
+        self.store = store
+        self.producer = producer
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+        self.retryDelay = Int64(retryMilliseconds)
+        self.roundSize = roundSize
+    }
+
+    /// Tells the relay that the outbox has new rows.
+    public func notify() { doorbell.ring() }
+
+    /// Publishes until the task is cancelled, waking on ``notify()`` and at
+    /// least every `interval` (for retries).
+    /// - Throws: ``StoreError`` when the store fails; a producer's fatal ``KafkaError``.
+    public func run(interval: Duration = .milliseconds(250)) async throws {
+        let ticker = Task { [doorbell] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                doorbell.ring()
+            }
+        }
+        defer { ticker.cancel() }
+        while !Task.isCancelled {
+            await doorbell.wait()
+            if Task.isCancelled { break }
+            _ = try await publishDue()
+        }
+    }
+
+    /// Publishes every row due now, round after round, until none is left.
+    /// - Returns: how many rows were confirmed.
+    @discardableResult
+    public func publishDue() async throws -> Int {
+        var confirmed = 0
+        while true {
+            let rows = try await store.unpublished(limit: roundSize, now: clock.now())
+            guard !rows.isEmpty else { break }
+            confirmed += try await publish(rows)
+            if rows.count < roundSize { break }
+        }
+        let backlog = try await store.outboxBacklog()
+        metrics.update { $0.outboxBacklog = backlog }
+        return confirmed
+    }
+
+    /// Sends rows (again) and records each delivery; used by the relay and by `carepath republish`.
+    /// - Returns: how many rows were confirmed.
+    public func publish(_ rows: [OutboxRecord]) async throws -> Int {
+        let messages = rows.map { row in
+            ProducerMessage(topic: row.message.topic, key: row.message.key.map { Array($0.utf8) }, value: row.message.value,
+                            headers: [KafkaHeader("carepath-id", row.message.carepathId),
+                                      KafkaHeader("carepath-causation-id", row.message.causationId)])
+        }
+        let results = await producer.send(messages)
+        if let fatal = producer.fatalError { throw fatal }
+        var delivered: [Int64] = []
+        var failures: [OutboxFailure] = []
+        for (row, result) in zip(rows, results) {
+            switch result {
+            case .success: delivered.append(row.sequence)
+            case .failure(let error):
+                failures.append(OutboxFailure(sequence: row.sequence, reason: "\(error.name): \(error.message)"))
+            }
+        }
+        let now = clock.now()
+        try await store.markPublished(delivered, at: now)
+        if !failures.isEmpty {
+            try await store.markFailed(failures, retryAt: Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + retryDelay))
+            logger.warning("outbox deliveries failed; they will be retried", metadata: [
+                "outbox.failed": "\(failures.count)",
+                "outbox.first_failed_id": "\(rows.first { $0.sequence == failures[0].sequence }?.message.carepathId ?? "?")",
+                "error": "\(failures[0].reason)",
+                "retry_in_ms": "\(retryDelay)",
+            ])
+        }
+        metrics.update {
+            $0.published += delivered.count
+            $0.publishFailures += failures.count
+        }
+        return delivered.count
+    }
+}

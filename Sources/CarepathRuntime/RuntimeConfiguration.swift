@@ -1,0 +1,215 @@
+public import CarepathStore
+public import Pathway
+
+/// Everything `carepath run` can be told, from (lowest to highest precedence)
+/// its defaults, a configuration file, `CAREPATH_*` environment variables and
+/// command-line flags.
+///
+/// The file has the environment's form, one `NAME=value` a line (`#` starts a
+/// comment), so the same file serves as a container's `env_file`. librdkafka
+/// properties go under `CAREPATH_KAFKA_`: `CAREPATH_KAFKA_SASL_MECHANISM=PLAIN`
+/// sets `sasl.mechanism` (lower case, `_` becomes `.`).
+public struct RuntimeConfiguration: Sendable, Hashable {
+    /// Kafka bootstrap servers; `nil` starts the embedded cluster.
+    public var brokers: String?
+    public var group = "carepath"
+    public var storePath = "carepath.sqlite"
+    public var storeDurability = SQLiteEventStore.Durability.full
+    public var topics = TopicNames.standard
+    /// A ruleset file (`{"thresholds": {...}}`); `nil` is the standard ruleset.
+    public var rulesetPath: String?
+    /// How long the group waits for a silent member before moving its partitions.
+    public var sessionTimeoutMilliseconds = 10_000
+    /// At most this many messages a batch (one store transaction).
+    public var batchSize = 2_000
+    /// How long a read waits to fill a batch.
+    public var batchWaitMilliseconds = 10
+    /// Pause consumption above this many unpublished outbox rows; resume below the low mark.
+    public var outboxHighWatermark = 100_000
+    public var outboxLowWatermark = 20_000
+    /// A failed delivery is retried after this long.
+    public var outboxRetryMilliseconds = 5_000
+    /// How often the timer scheduler looks for due timers.
+    public var timerIntervalMilliseconds = 1_000
+    /// The port of `/metrics` and `/health/*`; 0 turns the endpoint off.
+    public var metricsPort = 9464
+    public var metricsHost = "0.0.0.0"
+    /// Partitions of each topic the embedded cluster creates.
+    public var embeddedPartitions = 8
+    /// Where the embedded cluster's bootstrap address is written.
+    public var embeddedAddressFile = "carepath-embedded.bootstrap"
+    public var logLevel = "info"
+    /// librdkafka properties passed through to every client.
+    public var kafkaProperties: [String: String] = [:]
+
+    public init() {}
+
+    /// The settings, by their environment name, in the order `config check` prints them.
+    public static let settingNames = [
+        "CAREPATH_BROKERS", "CAREPATH_GROUP", "CAREPATH_STORE", "CAREPATH_STORE_DURABILITY", "CAREPATH_RULESET",
+        "CAREPATH_TOPIC_INPUT", "CAREPATH_TOPIC_RECOMMENDATIONS", "CAREPATH_TOPIC_TASKS", "CAREPATH_TOPIC_EVENTS",
+        "CAREPATH_TOPIC_DLQ", "CAREPATH_SESSION_TIMEOUT_MS", "CAREPATH_BATCH_SIZE", "CAREPATH_BATCH_WAIT_MS",
+        "CAREPATH_OUTBOX_HIGH_WATERMARK", "CAREPATH_OUTBOX_LOW_WATERMARK", "CAREPATH_OUTBOX_RETRY_MS",
+        "CAREPATH_TIMER_INTERVAL_MS", "CAREPATH_METRICS_HOST", "CAREPATH_METRICS_PORT", "CAREPATH_EMBEDDED_PARTITIONS",
+        "CAREPATH_EMBEDDED_ADDRESS_FILE", "CAREPATH_LOG_LEVEL",
+    ]
+
+    /// The prefix of librdkafka properties.
+    public static let kafkaPrefix = "CAREPATH_KAFKA_"
+
+    /// Applies settings given by name (`CAREPATH_GROUP`, `CAREPATH_KAFKA_…`).
+    /// Names that do not start with `CAREPATH_` are ignored (the environment
+    /// holds many); an unknown `CAREPATH_` name is an error, so a typo is not
+    /// silently ignored.
+    /// - Parameters:
+    ///   - settings: name and value pairs.
+    ///   - origin: where they came from, for error messages (`file x, line 3`).
+    /// - Throws: ``ConfigurationError`` naming the setting and what it accepts.
+    public mutating func apply(_ settings: [(name: String, value: String, origin: String)]) throws(ConfigurationError) {
+        for (name, rawValue, origin) in settings where name.hasPrefix("CAREPATH_") {
+            let value = rawValue.trimmingWhitespace
+            func int(_ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+                guard let n = Int(value), range.contains(n) else {
+                    throw ConfigurationError("\(name) (\(origin)) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(value)\"")
+                }
+                return n
+            }
+            func text() throws(ConfigurationError) -> String {
+                guard !value.isEmpty else { throw ConfigurationError("\(name) (\(origin)) is empty; remove it or give a value") }
+                return value
+            }
+            switch name {
+            case "CAREPATH_BROKERS": brokers = value.isEmpty ? nil : value
+            case "CAREPATH_GROUP": group = try text()
+            case "CAREPATH_STORE": storePath = try text()
+            case "CAREPATH_STORE_DURABILITY":
+                guard let d = SQLiteEventStore.Durability(rawValue: value) else {
+                    throw ConfigurationError("\(name) (\(origin)) must be full or normal, not \"\(value)\"")
+                }
+                storeDurability = d
+            case "CAREPATH_RULESET": rulesetPath = value.isEmpty ? nil : value
+            case "CAREPATH_TOPIC_INPUT": topics.input = try text()
+            case "CAREPATH_TOPIC_RECOMMENDATIONS": topics.recommendations = try text()
+            case "CAREPATH_TOPIC_TASKS": topics.tasks = try text()
+            case "CAREPATH_TOPIC_EVENTS": topics.domainEvents = try text()
+            case "CAREPATH_TOPIC_DLQ": topics.deadLetters = try text()
+            case "CAREPATH_SESSION_TIMEOUT_MS": sessionTimeoutMilliseconds = try int(1_000...3_600_000)
+            case "CAREPATH_BATCH_SIZE": batchSize = try int(1...100_000)
+            case "CAREPATH_BATCH_WAIT_MS": batchWaitMilliseconds = try int(1...10_000)
+            case "CAREPATH_OUTBOX_HIGH_WATERMARK": outboxHighWatermark = try int(1...100_000_000)
+            case "CAREPATH_OUTBOX_LOW_WATERMARK": outboxLowWatermark = try int(0...100_000_000)
+            case "CAREPATH_OUTBOX_RETRY_MS": outboxRetryMilliseconds = try int(10...3_600_000)
+            case "CAREPATH_TIMER_INTERVAL_MS": timerIntervalMilliseconds = try int(10...3_600_000)
+            case "CAREPATH_METRICS_HOST": metricsHost = try text()
+            case "CAREPATH_METRICS_PORT": metricsPort = try int(0...65_535)
+            case "CAREPATH_EMBEDDED_PARTITIONS": embeddedPartitions = try int(1...256)
+            case "CAREPATH_EMBEDDED_ADDRESS_FILE": embeddedAddressFile = try text()
+            case "CAREPATH_LOG_LEVEL":
+                guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                    throw ConfigurationError("\(name) (\(origin)) must be one of trace, debug, info, notice, warning, error, critical, not \"\(value)\"")
+                }
+                logLevel = value
+            default:
+                if name.hasPrefix(Self.kafkaPrefix), name.count > Self.kafkaPrefix.count {
+                    let property = String(name.dropFirst(Self.kafkaPrefix.count)).lowercased().replacingUnderscores
+                    kafkaProperties[property] = value
+                } else {
+                    throw ConfigurationError("unknown setting \(name) (\(origin)); run `carepath config check --help` for the list")
+                }
+            }
+        }
+        guard outboxLowWatermark < outboxHighWatermark else {
+            throw ConfigurationError("CAREPATH_OUTBOX_LOW_WATERMARK (\(outboxLowWatermark)) must be below CAREPATH_OUTBOX_HIGH_WATERMARK (\(outboxHighWatermark))")
+        }
+    }
+
+    /// Reads a configuration file of `NAME=value` lines.
+    /// - Parameters:
+    ///   - text: the file's contents.
+    ///   - path: its path, for error messages.
+    /// - Throws: ``ConfigurationError`` naming the line that is not `NAME=value`.
+    public static func settings(fromFile text: String, path: String) throws(ConfigurationError) -> [(name: String, value: String, origin: String)] {
+        var settings: [(name: String, value: String, origin: String)] = []
+        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(rawLine.trimmingWhitespace)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = line.dropFirst("export ".count) }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ConfigurationError("\(path), line \(n + 1): expected NAME=value, found \"\(line.prefix(60))\"")
+            }
+            let name = String(line[..<equals]).trimmingWhitespace
+            var value = String(line[line.index(after: equals)...]).trimmingWhitespace
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            guard name.hasPrefix("CAREPATH_") else {
+                throw ConfigurationError("\(path), line \(n + 1): \(name) is not a carepath setting; names start with CAREPATH_")
+            }
+            settings.append((name, value, "\(path), line \(n + 1)"))
+        }
+        return settings
+    }
+
+    /// The effective configuration by setting name, secrets masked: what
+    /// `carepath config check` prints.
+    public func described() -> [(name: String, value: String)] {
+        var out: [(String, String)] = [
+            ("CAREPATH_BROKERS", brokers ?? "(embedded cluster)"),
+            ("CAREPATH_GROUP", group),
+            ("CAREPATH_STORE", storePath),
+            ("CAREPATH_STORE_DURABILITY", storeDurability.rawValue),
+            ("CAREPATH_RULESET", rulesetPath ?? "(standard \(Ruleset.standard.version))"),
+            ("CAREPATH_TOPIC_INPUT", topics.input),
+            ("CAREPATH_TOPIC_RECOMMENDATIONS", topics.recommendations),
+            ("CAREPATH_TOPIC_TASKS", topics.tasks),
+            ("CAREPATH_TOPIC_EVENTS", topics.domainEvents),
+            ("CAREPATH_TOPIC_DLQ", topics.deadLetters),
+            ("CAREPATH_SESSION_TIMEOUT_MS", String(sessionTimeoutMilliseconds)),
+            ("CAREPATH_BATCH_SIZE", String(batchSize)),
+            ("CAREPATH_BATCH_WAIT_MS", String(batchWaitMilliseconds)),
+            ("CAREPATH_OUTBOX_HIGH_WATERMARK", String(outboxHighWatermark)),
+            ("CAREPATH_OUTBOX_LOW_WATERMARK", String(outboxLowWatermark)),
+            ("CAREPATH_OUTBOX_RETRY_MS", String(outboxRetryMilliseconds)),
+            ("CAREPATH_TIMER_INTERVAL_MS", String(timerIntervalMilliseconds)),
+            ("CAREPATH_METRICS_HOST", metricsHost),
+            ("CAREPATH_METRICS_PORT", metricsPort == 0 ? "0 (off)" : String(metricsPort)),
+            ("CAREPATH_EMBEDDED_PARTITIONS", String(embeddedPartitions)),
+            ("CAREPATH_EMBEDDED_ADDRESS_FILE", embeddedAddressFile),
+            ("CAREPATH_LOG_LEVEL", logLevel),
+        ]
+        for (property, value) in kafkaProperties.sorted(by: { $0.key < $1.key }) {
+            let name = Self.kafkaPrefix + property.uppercased().replacingDots
+            out.append((name, Self.isSecret(property) ? "******" : value))
+        }
+        return out
+    }
+
+    /// Whether a librdkafka property holds a secret (passwords, keys, tokens).
+    public static func isSecret(_ property: String) -> Bool {
+        ["password", "secret", "key.pem", "keystore", "token", "sasl.jaas", "ssl.key"].contains { property.contains($0) }
+            && !property.hasSuffix(".location")
+    }
+}
+
+/// A setting that is missing, malformed or out of range.
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+
+    var replacingUnderscores: String { String(map { $0 == "_" ? "." : $0 }) }
+    var replacingDots: String { String(map { $0 == "." ? "_" : $0 }) }
+}
+
+extension Substring {
+    var trimmingWhitespace: String { String(self).trimmingWhitespace }
+}

@@ -1,0 +1,97 @@
+public import CarepathStore
+import CarepathJSON
+public import Kafka
+public import Logging
+import Pathway
+
+/// Announces due timers: when the wall clock passes a pending timer's due
+/// time, publishes a `timer.fired` input to `clinical.events`, keyed by the
+/// patient (PATHWAY.md section 7). It never fires a timer itself: the timer
+/// fires when the runtime consumes that event, or earlier, before a later
+/// event of the patient. Announcing twice is harmless (the second changes nothing).
+public final class TimerScheduler: Sendable {
+    /// The CloudEvents `source` of the timer announcements.
+    public static let source = "urn:carepath:timer"
+
+    private let store: any EventStore
+    private let producer: KafkaProducer
+    private let inputTopic: String
+    private let logger: Logger
+    private let metrics: RuntimeMetrics
+    private let clock: WallClock
+
+    public init(store: any EventStore, producer: KafkaProducer, inputTopic: String, logger: Logger,
+                metrics: RuntimeMetrics, clock: WallClock = .system) {
+        self.store = store
+        self.producer = producer
+        self.inputTopic = inputTopic
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+    }
+
+    /// Announces due timers every `interval` until the task is cancelled.
+    /// - Throws: ``StoreError`` when the store fails.
+    public func run(interval: Duration) async throws {
+        while !Task.isCancelled {
+            try await announceDue()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Publishes the `timer.fired` of every timer due now that has not been announced.
+    /// - Returns: how many were announced.
+    @discardableResult
+    public func announceDue() async throws -> Int {
+        let now = clock.now()
+        var announced = 0
+        while true {
+            let due = try await store.timersToAnnounce(dueBy: now, limit: 1_000)
+            guard !due.isEmpty else { break }
+            let results = await producer.send(due.map { Self.announcement(of: $0, inputTopic: inputTopic) })
+            var delivered: [String] = []
+            for (timer, result) in zip(due, results) {
+                switch result {
+                case .success: delivered.append(timer.timer.id)
+                case .failure(let error):
+                    logger.warning("timer announcement failed; it will be retried", metadata: [
+                        "timer.id": "\(timer.timer.id)", "error": "\(error.name): \(error.message)",
+                    ])
+                }
+            }
+            try await store.markAnnounced(delivered, at: now)
+            announced += delivered.count
+            if delivered.count < due.count || due.count < 1_000 { break }
+        }
+        let statistics = try await store.statistics(now: now)
+        metrics.update {
+            $0.timersAnnounced += announced
+            $0.timersPending = statistics.timersPending
+            $0.timersDue = statistics.timersDue
+        }
+        if announced > 0 { logger.debug("timers announced", metadata: ["timers": "\(announced)"]) }
+        return announced
+    }
+
+    /// The `timer.fired` CloudEvent for a timer: `id` = the timer id, `time` = its due time.
+    public static func announcement(of timer: StoredTimer, inputTopic: String) -> ProducerMessage {
+        var w = JSONWriter(capacity: 384)
+        w.object { o in
+            o.field("specversion", "1.0")
+            o.field("id", timer.timer.id)
+            o.field("source", source)
+            o.field("type", "timer.fired")
+            o.field("subject", timer.patientId)
+            o.field("time", timer.timer.dueAt.rfc3339)
+            o.field("datacontenttype", "application/json")
+            o.field("data") { d in
+                d.object { data in
+                    data.field("timerId", timer.timer.id)
+                    data.field("timerCode", timer.timer.code.rawValue)
+                }
+            }
+        }
+        return ProducerMessage(topic: inputTopic, key: Array(timer.patientId.utf8), value: w.bytes,
+                               headers: [KafkaHeader("carepath-id", timer.timer.id)])
+    }
+}
