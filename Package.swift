@@ -66,6 +66,11 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictConcurrency),
         .testTarget(name: "CarepathStoreTests", dependencies: ["CarepathStore", "Pathway", "CarepathSimulation"], swiftSettings: strictConcurrency),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: ["CarepathRuntime", "CarepathStore", "Kafka", "Pathway", "CarepathSimulation", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictConcurrency
+        ),
         .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),
         .testTarget(name: "PathwayTests", dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation"], swiftSettings: strictConcurrency),
     ],
