@@ -9,10 +9,12 @@
 # bookworm-slim with the two C libraries carepath links dynamically, Debian's
 # librdkafka (2.0.2, the version the build links) and SQLite.
 #
-# The package needs Swift 6.1 tools or later. Another 6.x bookworm tag:
-#   docker build --build-arg SWIFT_IMAGE=swift:6.2-bookworm -t carepath .
+# Swift 6.2: the package itself declares tools 6.1, but swift-log 1.16 (the
+# version Package.resolved pins) declares 6.2, so a 6.1 toolchain stops at
+# dependency resolution. Another 6.x bookworm tag (6.2 or later):
+#   docker build --build-arg SWIFT_IMAGE=swift:6.3-bookworm -t carepath .
 
-ARG SWIFT_IMAGE=swift:6.1-bookworm
+ARG SWIFT_IMAGE=swift:6.2-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # ---------------------------------------------------------------- build stage

@@ -8,7 +8,7 @@ SHARED ?= ../shared
 BIN := .build/debug/carepath
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas
+.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas test-deployment
 
 all: build
 
@@ -18,7 +18,15 @@ deps:
 	@pkg-config --exists rdkafka 2>/dev/null || { \
 		echo "installing librdkafka-dev (Debian)"; \
 		$(SUDO) apt-get update -qq >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq librdkafka-dev pkg-config >/dev/null; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librdkafka-dev pkg-config >/dev/null; }
+	@pkg-config --exists sqlite3 2>/dev/null || { \
+		echo "installing libsqlite3-dev (Debian)"; \
+		$(SUDO) apt-get update -qq >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev pkg-config >/dev/null; }
+	@command -v docker-compose >/dev/null 2>&1 || { \
+		echo "installing docker-compose (Debian, to validate docker-compose.yml; no engine)"; \
+		$(SUDO) apt-get update -qq >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
 	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
 
@@ -28,7 +36,7 @@ build: deps
 ## Every test: Swift unit and property tests, the shared scenarios, the schemas.
 test: deps
 	@$(SWIFT) build --build-tests
-	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios
+	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios test-deployment
 
 test-swift:
 	@$(SWIFT) test --skip-build
@@ -37,6 +45,11 @@ test-scenarios:
 	@if [ -f "$(SHARED)/scenarios/check.py" ]; then \
 		echo "== shared scenarios"; $(PYTHON) "$(SHARED)/scenarios/check.py" --bin $(BIN); \
 	else echo "== shared scenarios: $(SHARED)/scenarios not found, skipped"; fi
+
+## The deployment files: docker-compose.yml, Dockerfile, deploy/carepath.env (no Docker engine needed).
+test-deployment:
+	@echo "== deployment: docker-compose.yml, Dockerfile, deploy/carepath.env"
+	@bash Tests/deployment/check_compose.sh
 
 test-schemas: deps
 	@echo "== schemas: fixtures against jsonschema and carepath's decoders, evaluate output against the schemas"

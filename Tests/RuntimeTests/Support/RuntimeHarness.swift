@@ -85,7 +85,7 @@ final class RuntimeHarness: Sendable {
                       configure: (inout RuntimeConfiguration) -> Void = { _ in }) throws -> RunningService {
         var configuration = RuntimeConfiguration()
         configuration.group = group
-        configuration.sessionTimeoutMilliseconds = 3_000
+        configuration.sessionTimeoutMilliseconds = 4_000
         configuration.timerIntervalMilliseconds = 200
         configuration.outboxRetryMilliseconds = 200
         configure(&configuration)
