@@ -59,6 +59,7 @@ final class RuntimeHarness: Sendable {
     func feed(_ lines: [[UInt8]], keys: [String?]? = nil) async throws {
         var config = KafkaConfiguration(bootstrapServers: bootstrap)
         config["linger.ms"] = "5"
+        config["message.max.bytes"] = "4000000"
         let producer = try KafkaProducer(configuration: config, logger: testLogger)
         var messages: [ProducerMessage] = []
         for (i, line) in lines.enumerated() {
@@ -221,4 +222,35 @@ enum CohortGeneratorAccess {
         CohortGenerator(seed: seed, patients: patients, eventsPerPatient: events,
                         start: Timestamp(rfc3339: "2023-01-02T08:00:00Z")!).lines()
     }
+}
+
+/// One input event as a JSON line.
+func inputLine(id: String, type: String, subject: String, time: Timestamp, data: [String: Any],
+               source: String = "urn:hospital:test") -> [UInt8] {
+    let envelope: [String: Any] = ["specversion": "1.0", "id": id, "source": source, "type": type, "subject": subject,
+                                   "time": time.rfc3339, "datacontenttype": "application/json", "data": data]
+    return Array(try! JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys]))
+}
+
+/// A patient who enters conservative care at `start` (presentation, MRI, intact exam).
+func conservativeCareHistory(patient: String, start: Timestamp) -> [[UInt8]] {
+    let hour: Int64 = 3_600_000
+    func at(_ offset: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + offset) }
+    return [
+        inputLine(id: "\(patient)-e1", type: "patient.presented", subject: patient, time: at(-2 * hour),
+                  data: ["ageYears": 70, "sex": "female", "mechanism": "low-energy", "fractureLevels": ["L1"]]),
+        inputLine(id: "\(patient)-e2", type: "imaging.resulted", subject: patient, time: at(-hour),
+                  data: ["modality": "mri", "region": "lumbar", "levels": ["L1"],
+                         "findings": ["compressionFracture": true, "acuity": "acute", "heightLossPercent": 20,
+                                      "morphology": "compression", "posteriorLigamentousComplex": "intact",
+                                      "cordCompression": "none"]]),
+        inputLine(id: "\(patient)-e3", type: "neuro.examined", subject: patient, time: start,
+                  data: ["motorDeficit": false, "sensoryDeficit": false, "bowelBladderDysfunction": false,
+                         "spinalCordInjury": false, "asiaGrade": "E", "neuroStatus": "intact"]),
+    ]
+}
+
+/// A published value as a JSON object.
+func object(_ m: Published) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(m.value))) as? [String: Any] ?? [:]
 }
