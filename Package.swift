@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "carepath",
             dependencies: [
-                "Pathway", "CarepathJSON", "CarepathRuntime", "CarepathStore", "Kafka",
+                "Pathway", "CarepathJSON", "CarepathRuntime", "CarepathStore", "Kafka", "CarepathSimulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

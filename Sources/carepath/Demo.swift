@@ -3,24 +3,43 @@ import CarepathJSON
 import Foundation
 import Pathway
 
-/// `carepath demo`: shows a person what the pathway does with a cohort.
-struct Demo: ParsableCommand {
+/// `carepath demo`: shows a person what carepath does with a cohort.
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an example cohort and show each patient's pathway as it unfolds.",
+        abstract: "Run carepath on an embedded Kafka cluster, feed it a cohort, and show what happens as it happens.",
         discussion: """
-            Reads the example histories in --scenarios (NAME.events.jsonl files; a task id written as \
-            {{task:CODE}} stands for the task carepath gave that code), evaluates them offline, and prints \
-            each patient's timeline: state changes, recommendations and tasks with the facts behind them.
+            Starts an embedded Kafka cluster and `carepath run` against it (store in a temporary folder), then \
+            feeds clinical.events with the example histories in --scenarios (NAME.events.jsonl files; a task id \
+            written as {{task:CODE}} stands for the task carepath gave that code) and a synthetic mix of patients, \
+            and prints each state change, recommendation, task and dead letter as carepath publishes it. When \
+            everything is published it prints a summary and exits; with --keep-running it prints the cluster's \
+            address and keeps running until Ctrl-C, so that kcat can feed and read it.
 
-            Example:
+            With --offline, no Kafka: the histories are evaluated in memory and each patient's timeline printed.
+
+            Examples:
               carepath demo --scenarios ../shared/scenarios
+              carepath demo --synthetic 50 --keep-running
+              carepath demo --scenarios ../shared/scenarios --offline
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("A folder of NAME.events.jsonl histories.", valueName: "DIR"))
     var scenarios: String?
 
-    func run() throws {
+    @Option(name: .long, help: ArgumentHelp("How many synthetic patients to add (default 12).", valueName: "N"))
+    var synthetic: Int = 12
+
+    @Option(name: .long, help: ArgumentHelp("Input events fed per second (default 40).", valueName: "RATE"))
+    var rate: Int = 40
+
+    @Flag(name: .long, help: "Keep carepath and the cluster running after the cohort, until Ctrl-C.")
+    var keepRunning = false
+
+    @Flag(name: .long, help: "No Kafka: evaluate in memory and print each patient's timeline.")
+    var offline = false
+
+    func run() async throws {
         var lines: [[UInt8]] = []
         if let scenarios {
             let files = try FileManager.default.contentsOfDirectory(atPath: scenarios)
@@ -30,6 +49,11 @@ struct Demo: ParsableCommand {
                 let bytes = try readFile(scenarios + "/" + file, what: "history")
                 lines += Lines(bytes).map(Array.init).filter { !$0.isEmpty }
             }
+        }
+        guard synthetic >= 0, rate > 0 else { throw CommandFailure("--synthetic must be 0 or more and --rate above 0") }
+        if !offline {
+            try await LiveDemo(scenarioLines: lines, syntheticPatients: synthetic, rate: rate, keepRunning: keepRunning).run()
+            return
         }
         guard !lines.isEmpty else { throw CommandFailure("nothing to show; give --scenarios DIR") }
         var evaluator = OfflineEvaluator()
