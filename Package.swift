@@ -61,7 +61,8 @@ let package = Package(
         .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",
-            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation", "Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation", "Kafka", "CarepathRuntime", "CarepathStore",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")], swiftSettings: strictConcurrency),

@@ -83,3 +83,36 @@ int64_t carepath_raw_produce(rd_kafka_t *rk, const char *topic, int partitions, 
     rd_kafka_flush(rk, 60000);
     return raw_delivered;
 }
+
+int64_t carepath_raw_pipe(rd_kafka_t *consumer, rd_kafka_t *producer, const char *out_topic, int64_t count,
+                          int batch, int timeout_ms) {
+    raw_delivered = 0;
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer);
+    rd_kafka_message_t *messages[batch];
+    int64_t read = 0;
+    while (read < count) {
+        ssize_t n = rd_kafka_consume_batch_queue(queue, timeout_ms, messages, (size_t)batch);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = messages[i];
+            if (!m->err) {
+                read++;
+                for (;;) {
+                    rd_kafka_resp_err_t err = rd_kafka_producev(
+                        producer, RD_KAFKA_V_TOPIC(out_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_END);
+                    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        rd_kafka_poll(producer, 10);
+                        continue;
+                    }
+                    break;
+                }
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_poll(producer, 0);
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_flush(producer, 60000);
+    return raw_delivered;
+}

@@ -86,6 +86,9 @@ public final class CarepathService: Sendable {
         var consumerConfiguration = kafka
         consumerConfiguration["group.id"] = settings.group
         consumerConfiguration["session.timeout.ms"] = String(settings.sessionTimeoutMilliseconds)
+        // A fetch the broker holds for lack of data delays the next event by up to
+        // this much on brokers that do not answer early (the embedded one).
+        if kafka["fetch.wait.max.ms"] == nil { consumerConfiguration["fetch.wait.max.ms"] = "10" }
         if kafka["heartbeat.interval.ms"] == nil {
             consumerConfiguration["heartbeat.interval.ms"] = String(max(100, min(3_000, settings.sessionTimeoutMilliseconds / 3)))
         }

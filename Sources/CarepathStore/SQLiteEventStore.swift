@@ -86,7 +86,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             last_error TEXT,
             next_attempt_at INTEGER NOT NULL DEFAULT 0
         );
-        CREATE INDEX outbox_pending ON outbox (next_attempt_at, seq) WHERE published_at IS NULL;
+        CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
         CREATE INDEX outbox_created ON outbox (created_at);
         CREATE TABLE timers (
             timer_id TEXT PRIMARY KEY,

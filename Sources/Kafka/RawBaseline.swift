@@ -38,4 +38,26 @@ public enum RawLibrdkafka {
         rd_kafka_consumer_close(client.handle)
         return (Int(read), Int(bytes))
     }
+
+    /// Reads `count` messages of `topic` from their beginning and produces each
+    /// to `outputTopic`, from a C loop: a pipe with no work in between.
+    /// - Returns: the messages delivered to `outputTopic`.
+    /// - Throws: ``KafkaError`` for a refused property.
+    public static func pipe(configuration: KafkaConfiguration, producerConfiguration: KafkaConfiguration, topic: String,
+                            partitions: Int, outputTopic: String, count: Int, logger: Logger) throws(KafkaError) -> Int {
+        var configuration = configuration
+        if configuration["group.id"] == nil { configuration["group.id"] = "carepath-raw-pipe" }
+        configuration["enable.auto.commit"] = "false"
+        let consumer = try KafkaClient(kind: RD_KAFKA_CONSUMER, configuration: configuration,
+                                       callbacks: ClientCallbacks(logger: logger))
+        let producer = try KafkaClient(kind: RD_KAFKA_PRODUCER, configuration: producerConfiguration,
+                                       callbacks: ClientCallbacks(logger: logger)) { carepath_raw_configure($0) }
+        rd_kafka_poll_set_consumer(consumer.handle)
+        let list = PartitionList.make((0..<partitions).map { (TopicPartition(topic, Int32($0)), Int64(RD_KAFKA_OFFSET_BEGINNING)) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_assign(consumer.handle, list)
+        let delivered = carepath_raw_pipe(consumer.handle, producer.handle, outputTopic, Int64(count), 1000, 5000)
+        rd_kafka_consumer_close(consumer.handle)
+        return Int(delivered)
+    }
 }

@@ -38,6 +38,7 @@ func usage(_ problem: String? = nil) -> Never {
         usage: carepath-bench evaluate [--patients N] [--events N] [--seed N] [--runs N] [--encoder lines|offline] [--output FILE]
                carepath-bench cohort [--patients N] [--events N] [--seed N] > cohort.jsonl
                carepath-bench kafka
+               carepath-bench pipeline [PATIENTS=5000] [EVENTS=20] [RATE=1000] [SECONDS=20]
 
         """
     FileHandle.standardError.write(Data(text.utf8))
@@ -129,6 +130,13 @@ func describe(_ label: String, _ r: Run) -> String {
 
 if CommandLine.arguments.dropFirst().first == "kafka" {
     try await KafkaBenchmark.run(messages: 500_000, partitions: 32, rounds: 3)
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "pipeline" {
+    // carepath-bench pipeline [PATIENTS] [EVENTS] [RATE] [SECONDS]
+    let numbers = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    try await PipelineBenchmark.run(patients: numbers.count > 0 ? numbers[0] : 5_000, events: numbers.count > 1 ? numbers[1] : 20,
+                                    rate: numbers.count > 2 ? numbers[2] : 1_000, seconds: numbers.count > 3 ? numbers[3] : 20)
     exit(0)
 }
 let options = parse(Array(CommandLine.arguments.dropFirst()))

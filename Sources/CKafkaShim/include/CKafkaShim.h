@@ -41,4 +41,10 @@ void carepath_raw_configure(rd_kafka_conf_t *conf);
 int64_t carepath_raw_produce(rd_kafka_t *rk, const char *topic, int partitions, int64_t count,
                              const void *value, size_t value_size);
 
+/// Consumes `count` messages from the consumer's assignment and produces each
+/// (key and value) to `out_topic`: the raw consume-then-produce pipe that
+/// carepath's end-to-end figure is compared with. Returns the messages delivered.
+int64_t carepath_raw_pipe(rd_kafka_t *consumer, rd_kafka_t *producer, const char *out_topic, int64_t count,
+                          int batch, int timeout_ms);
+
 #endif

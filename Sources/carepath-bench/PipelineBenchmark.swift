@@ -1,0 +1,176 @@
+import CarepathRuntime
+import CarepathSimulation
+import CarepathStore
+import Foundation
+import Kafka
+import Logging
+import Pathway
+
+/// `carepath-bench pipeline`: in one run on the embedded cluster,
+/// (a) a raw librdkafka consume-then-produce pipe, (b) carepath end to end
+/// (durable SQLite store, every output published), and (c) carepath's latency
+/// from produce to published recommendation at a fixed input rate.
+enum PipelineBenchmark {
+    /// `CAREPATH_STORE_DURABILITY=normal` measures without an fsync per commit.
+    static let durability = SQLiteEventStore.Durability(rawValue: ProcessInfo.processInfo.environment["CAREPATH_STORE_DURABILITY"] ?? "full") ?? .full
+
+    static func run(patients: Int, events: Int, rate: Int, seconds latencySeconds: Int) async throws {
+        var logger = Logger(label: "carepath.bench") { LogfmtLogHandler(label: $0, level: .error) }
+        logger.logLevel = .error
+        let partitions = 8
+        let start = Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 3 * 365 * 86_400_000)
+        let lines = CohortGenerator(seed: 1, patients: patients, eventsPerPatient: events, start: start).lines()
+        let until = WallClock.system.now()
+        let expected = OfflineEvaluator.evaluate(jsonl: Array(lines.joined(separator: [0x0A])) + [0x0A], until: until).count
+        print("pipeline benchmark: \(lines.count) input events (\(patients) patients x \(events)), \(expected) output messages, \(partitions) partitions, embedded cluster (librdkafka 2.0.2 mock), SQLite store (durability \(durability.rawValue))")
+
+        // (a) and (b) read the same pre-loaded topic.
+        let cluster = try EmbeddedKafkaCluster.startForCarepath(partitions: partitions, logger: logger)
+        try cluster.createTopic("bench.pipe.out", partitions: partitions)
+        try await feed(lines, to: cluster, logger: logger)
+        let bootstrap = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"])
+        var clock = ContinuousClock.now
+        let piped = try RawLibrdkafka.pipe(configuration: bootstrap, producerConfiguration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "5"]),
+                                           topic: TopicNames.standard.input, partitions: partitions, outputTopic: "bench.pipe.out",
+                                           count: lines.count, logger: logger)
+        let rawRate = Double(piped) / elapsed(since: clock)
+        print(String(format: "  (a) raw librdkafka pipe:    %10.0f events/s (%d piped)", rawRate, piped))
+
+        let folder = NSTemporaryDirectory() + "carepath-bench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var configuration = RuntimeConfiguration()
+        configuration.batchSize = 5_000
+        let store = try SQLiteEventStore(path: folder + "/throughput.sqlite", durability: durability)
+        let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
+                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
+        clock = ContinuousClock.now
+        let running = Task { try await service.run() }
+        var firstRead: ContinuousClock.Instant?
+        while service.metrics.snapshot.published < expected {
+            if firstRead == nil, service.metrics.snapshot.consumed > 0 { firstRead = .now }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let done = ContinuousClock.now
+        service.stop()
+        try await running.value
+        await store.close()
+        let carepathRate = Double(lines.count) / (firstRead.map { Self.seconds(done - $0) } ?? elapsed(since: clock))
+        print(String(format: "  (b) carepath end to end:    %10.0f events/s (%d outputs published; %.1f s including the group join)",
+                     carepathRate, expected, Self.seconds(done - clock)))
+        print(String(format: "      ratio carepath/raw:     %10.1f%%", 100 * carepathRate / rawRate))
+
+        // (c) latency at a fixed rate, on a fresh cluster and store.
+        let latencies = try await latency(rate: rate, seconds: latencySeconds, folder: folder, logger: logger)
+        if latencies.isEmpty {
+            print("  (c) latency: no recommendation was published")
+        } else {
+            let sorted = latencies.sorted()
+            func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+            print(String(format: "  (c) latency at %d events/s, produce -> published recommendation (%d samples): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                         rate, sorted.count, percentile(0.5), percentile(0.99), sorted.last!))
+        }
+        withExtendedLifetime(cluster) {}
+    }
+
+    static func latency(rate: Int, seconds: Int, folder: String, logger: Logger) async throws -> [Double] {
+        let partitions = 8
+        let cluster = try EmbeddedKafkaCluster.startForCarepath(partitions: partitions, logger: logger)
+        let total = rate * seconds
+        let lines = CohortGenerator(seed: 7, patients: max(1, total / 10), eventsPerPatient: 10,
+                                    start: Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 400 * 86_400_000)).lines()
+        var configuration = RuntimeConfiguration()
+        configuration.batchWaitMilliseconds = 2
+        let store = try SQLiteEventStore(path: folder + "/latency.sqlite", durability: durability)
+        let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
+                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
+        let running = Task { try await service.run() }
+        while !service.metrics.snapshot.ready { try await Task.sleep(for: .milliseconds(20)) }
+
+        let reader = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "1"]),
+            assignment: Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(TopicNames.standard.recommendations, Int32($0)), Optional<Int64>.none) }),
+            logger: logger)
+        let sent = SendTimes()
+        let reading = Task {
+            var samples: [Double] = []
+            while !Task.isCancelled {
+                guard let batch = try? await reader.poll(maxMessages: 100, timeout: .milliseconds(2)) else { break }
+                let arrived = ContinuousClock.now
+                for m in batch {
+                    guard let cause = m.header("carepath-causation-id").map({ String(decoding: $0, as: UTF8.self) }),
+                          let at = sent.time(of: cause) else { continue }
+                    samples.append(Self.seconds(arrived - at) * 1000)
+                }
+            }
+            return samples
+        }
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "0"]), logger: logger)
+        let begin = ContinuousClock.now
+        let tick = 10  // ms
+        var next = 0
+        while next < min(total, lines.count) {
+            let due = min(lines.count, Int(Self.seconds(ContinuousClock.now - begin) * Double(rate)) + 1)
+            var batch: [ProducerMessage] = []
+            while next < due {
+                let line = lines[next]
+                if case .event(let e) = InputDecoder.outcome(of: line) {
+                    sent.record(e.id)
+                    batch.append(ProducerMessage(topic: TopicNames.standard.input, key: Array(e.subject.utf8), value: line))
+                }
+                next += 1
+            }
+            if !batch.isEmpty { Task { _ = await producer.send(batch) } }
+            try await Task.sleep(for: .milliseconds(tick))
+        }
+        try await Task.sleep(for: .seconds(2))
+        reading.cancel()
+        let samples = await reading.value
+        service.stop()
+        try await running.value
+        try await producer.shutdown()
+        await reader.close()
+        await store.close()
+        withExtendedLifetime(cluster) {}
+        return samples
+    }
+
+    static func feed(_ lines: [[UInt8]], to cluster: EmbeddedKafkaCluster, logger: Logger) async throws {
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "5"]), logger: logger)
+        for chunk in stride(from: 0, to: lines.count, by: 10_000) {
+            let batch = lines[chunk..<min(chunk + 10_000, lines.count)].map { line -> ProducerMessage in
+                let key: String? = switch InputDecoder.outcome(of: line) {
+                case .event(let e): e.subject
+                case .rejected(_, let subject, _): subject
+                }
+                return ProducerMessage(topic: TopicNames.standard.input, key: key.map { Array($0.utf8) }, value: line)
+            }
+            for result in await producer.send(batch) { _ = try result.get() }
+        }
+        try await producer.shutdown()
+    }
+
+    static func elapsed(since start: ContinuousClock.Instant) -> Double { seconds(ContinuousClock.now - start) }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// When each input event was handed to the producer, by event id.
+final class SendTimes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var times: [String: ContinuousClock.Instant] = [:]
+
+    func record(_ id: String) {
+        lock.lock()
+        times[id] = .now
+        lock.unlock()
+    }
+
+    func time(of id: String) -> ContinuousClock.Instant? {
+        lock.lock()
+        defer { lock.unlock() }
+        return times[id]
+    }
+}
