@@ -20,6 +20,16 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A copy of the bytes written so far in a new array of exactly their size
+    /// (``bytes`` may hold spare capacity, and keeps it for the next document).
+    public var exactBytes: [UInt8] {
+        bytes.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: source.count) { target, count in
+                count = target.initialize(fromContentsOf: source)
+            }
+        }
+    }
+
     /// The bytes written so far, as a string.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -67,32 +77,75 @@ public struct JSONWriter: Sendable {
     /// Writes a string with JSON escaping: `"`, `\` and control characters are
     /// escaped; everything else is written as UTF-8.
     public mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { utf8 in
-            var runStart = 0
-            for i in 0..<utf8.count {
-                let b = utf8[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-                if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
-                runStart = i + 1
-                switch b {
-                case UInt8(ascii: "\""): append("\\\"")
-                case UInt8(ascii: "\\"): append("\\\\")
-                case 0x0A: append("\\n")
-                case 0x0D: append("\\r")
-                case 0x09: append("\\t")
-                case 0x08: append("\\b")
-                case 0x0C: append("\\f")
-                default:
-                    append("\\u00")
-                    bytes.append(Self.hexDigit(b >> 4))
-                    bytes.append(Self.hexDigit(b & 0x0F))
-                }
-            }
-            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
-        }
+        value.withUTF8 { escaped($0) }
+    }
+
+    /// Writes UTF-8 bytes as a JSON string, escaped as ``string(_:)`` escapes.
+    ///
+    /// Most strings carepath writes need no escaping at all: runs without an
+    /// escape are found eight bytes at a time and appended in one copy.
+    public mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        var i = Self.firstEscape(in: utf8, from: 0)
+        while i < utf8.count {
+            let b = utf8[i]
+            if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+            runStart = i + 1
+            switch b {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
+            case 0x08: append("\\b")
+            case 0x0C: append("\\f")
+            default:
+                append("\\u00")
+                bytes.append(Self.hexDigit(b >> 4))
+                bytes.append(Self.hexDigit(b & 0x0F))
+            }
+            i = Self.firstEscape(in: utf8, from: i + 1)
+        }
+        if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The index of the first byte at or after `start` that JSON requires to be
+    /// escaped (`"`, `\`, or below 0x20), or `utf8.count` when there is none.
+    @inline(__always)
+    static func firstEscape(in utf8: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var i = start
+        if let base = utf8.baseAddress {
+            // Eight bytes at a time (SWAR): the classic "has a zero byte" and
+            // "has a byte below n" tests; a hit falls through to the byte loop.
+            let raw = UnsafeRawPointer(base)
+            while i &+ 8 <= utf8.count {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if Self.mayNeedEscape(word) { break }
+                i &+= 8
+            }
+        }
+        while i < utf8.count {
+            let b = utf8[i]
+            if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return i }
+            i &+= 1
+        }
+        return i
+    }
+
+    /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (exact).
+    @inline(__always)
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        let quotes = (quote &- ones) & ~quote & highs
+        let backslashes = (backslash &- ones) & ~backslash & highs
+        return (control | quotes | backslashes) != 0
     }
 
     /// Appends bytes that are already a JSON value (for example a stored document).
