@@ -60,7 +60,7 @@ public struct CareTask: Sendable, Hashable {
             o.field("meta") { w in
                 w.object { o in
                     o.field("versionId", String(version))
-                    o.field("lastUpdated", lastModified.rfc3339)
+                    o.field("lastUpdated", lastModified)
                 }
             }
             o.field("status", status.rawValue)
@@ -87,13 +87,13 @@ public struct CareTask: Sendable, Hashable {
             }
             o.field("description", description)
             o.field("for") { w in w.object { $0.field("reference", "Patient/" + patientId) } }
-            o.field("authoredOn", authoredOn.rfc3339)
-            o.field("lastModified", lastModified.rfc3339)
+            o.field("authoredOn", authoredOn)
+            o.field("lastModified", lastModified)
             if let executionPeriod {
                 o.field("executionPeriod") { w in
                     w.object { o in
-                        o.field("start", executionPeriod.start.rfc3339)
-                        o.field("end", executionPeriod.end.rfc3339)
+                        o.field("start", executionPeriod.start)
+                        o.field("end", executionPeriod.end)
                     }
                 }
             }
