@@ -36,10 +36,10 @@ struct DecisionContext {
     // MARK: Tracks and state
 
     /// Emits `StateChanged` when the most acute open track is no longer the state.
-    mutating func syncState(reason: String) {
+    mutating func syncState(reason: @autoclosure () -> String) {
         let derived = state.derivedState
         guard state.state != derived else { return }
-        emit(.stateChanged(from: state.state, to: derived, reason: reason))
+        emit(.stateChanged(from: state.state, to: derived, reason: reason()))
     }
 
     /// Opens a track; opening an acute track while conservative care is open escalates it.

@@ -13,6 +13,8 @@ public struct OfflineEvaluator: Sendable {
     /// The latest `time` of an event that changed something: the default `--until`.
     public private(set) var latestAcceptedTime: Timestamp?
     public let keepStreams: Bool
+    /// Reused for writing output messages.
+    private var scratch = JSONWriter(capacity: 4096)
 
     public init(ruleset: Ruleset = .standard, topics: TopicNames = .standard, keepStreams: Bool = false) {
         self.ruleset = ruleset
@@ -73,7 +75,7 @@ public struct OfflineEvaluator: Sendable {
         var state = state
         for event in events {
             state.apply(event)
-            messages.append(contentsOf: Projection.messages(for: event, topics: topics))
+            Projection.append(event, topics: topics, scratch: &scratch, into: &messages)
         }
         patients[state.patientId] = state
         if keepStreams { streams[state.patientId, default: []].append(contentsOf: events) }
