@@ -77,8 +77,11 @@ public struct JSONWriter: Sendable {
     /// Writes a string with JSON escaping: `"`, `\` and control characters are
     /// escaped; everything else is written as UTF-8.
     public mutating func string(_ value: String) {
-        var value = value
-        value.withUTF8 { escaped($0) }
+        // Native strings lend their UTF-8 in place; others are made contiguous first.
+        if value.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
+            var value = value
+            value.withUTF8 { escaped($0) }
+        }
     }
 
     /// Writes UTF-8 bytes as a JSON string, escaped as ``string(_:)`` escapes.
@@ -125,6 +128,12 @@ public struct JSONWriter: Sendable {
                 let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
                 if Self.mayNeedEscape(word) { break }
                 i &+= 8
+            }
+            // Fewer than eight bytes left, none of them a hit yet: test the word that
+            // ends at the end (it overlaps bytes already found clean).
+            if i &+ 8 > utf8.count, i < utf8.count, utf8.count >= 8,
+               !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: utf8.count &- 8, as: UInt64.self)) {
+                return utf8.count
             }
         }
         while i < utf8.count {

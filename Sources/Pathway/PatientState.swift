@@ -129,6 +129,7 @@ public struct PatientState: Sendable, Hashable {
         version = event.version
         switch event.payload {
         case .clinicalEventRecorded(let input, let actingAt):
+            if received.isEmpty { received.reserveCapacity(16) }  // grown once, not rehashed at 1, 2, 4, 8
             received[Self.receiptKey(source: input.source, id: input.id)] = input.fingerprint
             clock = max(clock ?? actingAt, actingAt)
             record(input, actingAt: actingAt)
