@@ -116,7 +116,7 @@ public enum InputDecoder {
     /// SHA-256 (hex) of the canonical form of a message: keys sorted, no white
     /// space, numbers in one form, so a re-serialised copy has the same fingerprint.
     public static func fingerprint(of object: JSONObject) -> String {
-        var writer = JSONWriter(capacity: 1024)
+        var writer = JSONWriter(capacity: 512)
         canonical(object, into: &writer)
         return SHA256.hash(data: writer.bytes).hexString
     }
