@@ -115,6 +115,67 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// Writes an object member's start, `"key":` (after a `,` when `comma` is
+    /// set), and when given a string `value`, `"value"` too: the bytes of
+    /// separate writes, staged on the stack and appended in one copy when they
+    /// are short and need no escaping (most members are).
+    @usableFromInline
+    mutating func member(_ key: String, comma: Bool, value: String? = nil) {
+        let staged = key.utf8.withContiguousStorageIfAvailable { key in
+            guard let value else { return stage(comma: comma, key: key, value: nil) }
+            return value.utf8.withContiguousStorageIfAvailable { stage(comma: comma, key: key, value: $0) } ?? false
+        }
+        guard staged != true else { return }
+        if comma { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        if let value { string(value) }
+    }
+
+    /// ``member(_:comma:value:)`` with the value's UTF-8 given directly.
+    @usableFromInline
+    mutating func member(_ key: String, comma: Bool, utf8 value: UnsafeBufferPointer<UInt8>) {
+        let staged = key.utf8.withContiguousStorageIfAvailable { stage(comma: comma, key: $0, value: value) }
+        guard staged != true else { return }
+        if comma { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        escaped(value)
+    }
+
+    /// The most bytes ``member(_:comma:value:)`` stages.
+    private static let stageCapacity = 128
+
+    /// Appends `,"key":"value"` in one copy; `false`, having written nothing,
+    /// when that is too long or needs escaping.
+    private mutating func stage(comma: Bool, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>?) -> Bool {
+        let count = (comma ? 1 : 0) + key.count + 3 + (value.map { $0.count + 2 } ?? 0)
+        guard count <= Self.stageCapacity, Self.firstEscape(in: key, from: 0) == key.count else { return false }
+        if let value, Self.firstEscape(in: value, from: 0) != value.count { return false }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.stageCapacity) { buffer in
+            var n = 0
+            func put(_ byte: UInt8) {
+                buffer[n] = byte
+                n += 1
+            }
+            func put(_ run: UnsafeBufferPointer<UInt8>) {
+                n = UnsafeMutableBufferPointer(rebasing: buffer[n...]).initialize(fromContentsOf: run) + n
+            }
+            if comma { put(UInt8(ascii: ",")) }
+            put(UInt8(ascii: "\""))
+            put(key)
+            put(UInt8(ascii: "\""))
+            put(UInt8(ascii: ":"))
+            if let value {
+                put(UInt8(ascii: "\""))
+                put(value)
+                put(UInt8(ascii: "\""))
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+        return true
+    }
+
     /// The index of the first byte at or after `start` that JSON requires to be
     /// escaped (`"`, `\`, or below 0x20), or `utf8.count` when there is none.
     @inline(__always)
@@ -230,9 +291,8 @@ public struct JSONWriter: Sendable {
 
         @inlinable
         mutating func key(_ key: String) {
-            if first { first = false } else { writer.bytes.append(UInt8(ascii: ",")) }
-            writer.string(key)
-            writer.bytes.append(UInt8(ascii: ":"))
+            writer.member(key, comma: !first)
+            first = false
         }
 
         /// A member whose value `body` writes.
@@ -242,7 +302,16 @@ public struct JSONWriter: Sendable {
             body(&writer)
         }
 
-        public mutating func field(_ key: String, _ value: String) { self.key(key); writer.string(value) }
+        public mutating func field(_ key: String, _ value: String) {
+            writer.member(key, comma: !first, value: value)
+            first = false
+        }
+        /// A member whose value is the string of these UTF-8 bytes (escaped as ``JSONWriter/string(_:)`` escapes).
+        public mutating func field(_ key: String, utf8 value: UnsafeBufferPointer<UInt8>) {
+            writer.member(key, comma: !first, utf8: value)
+            first = false
+        }
+
         public mutating func field(_ key: String, _ value: Int) { self.key(key); writer.int(value) }
         public mutating func field(_ key: String, _ value: Bool) { self.key(key); writer.bool(value) }
         public mutating func field(_ key: String, _ value: Double) { self.key(key); writer.number(value) }

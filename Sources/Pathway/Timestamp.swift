@@ -196,6 +196,6 @@ public struct Span: Sendable, Hashable, Comparable {
 extension JSONWriter.ObjectWriter {
     /// A member whose value is a time in carepath's fixed output form.
     mutating func field(_ key: String, _ time: Timestamp) {
-        field(key) { time.write(to: &$0) }
+        time.withRFC3339 { field(key, utf8: $0) }
     }
 }

@@ -101,6 +101,20 @@ struct JSONWriterTests {
                     w.string(text)
                     #expect(w.bytes == Self.reference(text), "\(text.debugDescription)")
                     #expect(try JSONParser.parse(w.bytes) == .string(text))
+                    // Members are written in one copy when short and clean: the same bytes.
+                    let long = String(repeating: "x", count: length * 3)
+                    var o = JSONWriter()
+                    o.object { o in
+                        o.field(text, text)
+                        o.field("k", text + long)
+                        o.field(long, 1)
+                        text.utf8.withContiguousStorageIfAvailable { o.field(text, utf8: $0) }
+                    }
+                    let expected = [UInt8(ascii: "{")] + Self.reference(text) + [UInt8(ascii: ":")] + Self.reference(text)
+                        + Array(#","k":"#.utf8) + Self.reference(text + long)
+                        + [UInt8(ascii: ",")] + Self.reference(long) + Array(":1,".utf8)
+                        + Self.reference(text) + [UInt8(ascii: ":")] + Self.reference(text) + [UInt8(ascii: "}")]
+                    #expect(o.bytes == expected, "\(text.debugDescription)")
                 }
             }
         }
