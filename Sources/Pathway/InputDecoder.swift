@@ -152,7 +152,10 @@ public enum InputDecoder {
                 let key = members[order[i]].key
                 var last = i
                 while last + 1 < order.count, members[order[last + 1]].key == key { last += 1 }
-                o.field(key) { canonical(members[order[last]].value, into: &$0) }
+                switch members[order[last]].value {
+                case .string(let text): o.field(key, text)  // the same bytes, written in one copy
+                case let value: o.field(key) { canonical(value, into: &$0) }
+                }
                 i = last + 1
             }
         }
