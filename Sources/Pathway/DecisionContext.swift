@@ -38,6 +38,7 @@ struct DecisionContext {
         let event = DomainEvent(patientId: state.patientId, version: state.version + 1, occurredAt: now,
                                 causationEventId: cause, payload: payload)
         state.apply(event)
+        if events.isEmpty { events.reserveCapacity(4) }  // grown once for most decisions
         events.append(event)
     }
 

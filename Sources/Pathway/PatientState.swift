@@ -151,8 +151,7 @@ public struct PatientState: Sendable, Hashable {
                 if rec.code == .conservativeManagement { conservativeCareStart = rec.issuedAt }
             }
         case .taskRequested(let task), .taskChanged(let task):
-            let previous = tasks[task.id]
-            tasks[task.id] = task
+            let previous = tasks.updateValue(task, forKey: task.id)
             if task.version == 1 { taskRequests[task.code, default: 0] += 1 }
             if task.isOpen {
                 openTask[task.code] = task.id
