@@ -20,6 +20,16 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A copy of the bytes written so far in a new array of exactly their size
+    /// (``bytes`` may hold spare capacity, and keeps it for the next document).
+    public var exactBytes: [UInt8] {
+        bytes.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: source.count) { target, count in
+                count = target.initialize(fromContentsOf: source)
+            }
+        }
+    }
+
     /// The bytes written so far, as a string.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -67,32 +77,145 @@ public struct JSONWriter: Sendable {
     /// Writes a string with JSON escaping: `"`, `\` and control characters are
     /// escaped; everything else is written as UTF-8.
     public mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            var runStart = 0
-            for i in 0..<utf8.count {
-                let b = utf8[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-                if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
-                runStart = i + 1
-                switch b {
-                case UInt8(ascii: "\""): append("\\\"")
-                case UInt8(ascii: "\\"): append("\\\\")
-                case 0x0A: append("\\n")
-                case 0x0D: append("\\r")
-                case 0x09: append("\\t")
-                case 0x08: append("\\b")
-                case 0x0C: append("\\f")
-                default:
-                    append("\\u00")
-                    bytes.append(Self.hexDigit(b >> 4))
-                    bytes.append(Self.hexDigit(b & 0x0F))
-                }
-            }
-            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        // Native strings lend their UTF-8 in place; others are made contiguous first.
+        if value.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
+            var value = value
+            value.withUTF8 { escaped($0) }
         }
+    }
+
+    /// Writes UTF-8 bytes as a JSON string, escaped as ``string(_:)`` escapes.
+    ///
+    /// Most strings carepath writes need no escaping at all: runs without an
+    /// escape are found eight bytes at a time and appended in one copy.
+    public mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        var i = Self.firstEscape(in: utf8, from: 0)
+        while i < utf8.count {
+            let b = utf8[i]
+            if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+            runStart = i + 1
+            switch b {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
+            case 0x08: append("\\b")
+            case 0x0C: append("\\f")
+            default:
+                append("\\u00")
+                bytes.append(Self.hexDigit(b >> 4))
+                bytes.append(Self.hexDigit(b & 0x0F))
+            }
+            i = Self.firstEscape(in: utf8, from: i + 1)
+        }
+        if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Writes an object member's start, `"key":` (after a `,` when `comma` is
+    /// set), and when given a string `value`, `"value"` too: the bytes of
+    /// separate writes, staged on the stack and appended in one copy when they
+    /// are short and need no escaping (most members are).
+    @usableFromInline
+    mutating func member(_ key: String, comma: Bool, value: String? = nil) {
+        let staged = key.utf8.withContiguousStorageIfAvailable { key in
+            guard let value else { return stage(comma: comma, key: key, value: nil) }
+            return value.utf8.withContiguousStorageIfAvailable { stage(comma: comma, key: key, value: $0) } ?? false
+        }
+        guard staged != true else { return }
+        if comma { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        if let value { string(value) }
+    }
+
+    /// ``member(_:comma:value:)`` with the value's UTF-8 given directly.
+    @usableFromInline
+    mutating func member(_ key: String, comma: Bool, utf8 value: UnsafeBufferPointer<UInt8>) {
+        let staged = key.utf8.withContiguousStorageIfAvailable { stage(comma: comma, key: $0, value: value) }
+        guard staged != true else { return }
+        if comma { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        escaped(value)
+    }
+
+    /// The most bytes ``member(_:comma:value:)`` stages.
+    private static let stageCapacity = 128
+
+    /// Appends `,"key":"value"` in one copy; `false`, having written nothing,
+    /// when that is too long or needs escaping.
+    private mutating func stage(comma: Bool, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>?) -> Bool {
+        let count = (comma ? 1 : 0) + key.count + 3 + (value.map { $0.count + 2 } ?? 0)
+        guard count <= Self.stageCapacity, Self.firstEscape(in: key, from: 0) == key.count else { return false }
+        if let value, Self.firstEscape(in: value, from: 0) != value.count { return false }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.stageCapacity) { buffer in
+            var n = 0
+            func put(_ byte: UInt8) {
+                buffer[n] = byte
+                n += 1
+            }
+            func put(_ run: UnsafeBufferPointer<UInt8>) {
+                n = UnsafeMutableBufferPointer(rebasing: buffer[n...]).initialize(fromContentsOf: run) + n
+            }
+            if comma { put(UInt8(ascii: ",")) }
+            put(UInt8(ascii: "\""))
+            put(key)
+            put(UInt8(ascii: "\""))
+            put(UInt8(ascii: ":"))
+            if let value {
+                put(UInt8(ascii: "\""))
+                put(value)
+                put(UInt8(ascii: "\""))
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+        return true
+    }
+
+    /// The index of the first byte at or after `start` that JSON requires to be
+    /// escaped (`"`, `\`, or below 0x20), or `utf8.count` when there is none.
+    @inline(__always)
+    static func firstEscape(in utf8: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var i = start
+        if let base = utf8.baseAddress {
+            // Eight bytes at a time (SWAR): the classic "has a zero byte" and
+            // "has a byte below n" tests; a hit falls through to the byte loop.
+            let raw = UnsafeRawPointer(base)
+            while i &+ 8 <= utf8.count {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if Self.mayNeedEscape(word) { break }
+                i &+= 8
+            }
+            // Fewer than eight bytes left, none of them a hit yet: test the word that
+            // ends at the end (it overlaps bytes already found clean).
+            if i &+ 8 > utf8.count, i < utf8.count, utf8.count >= 8,
+               !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: utf8.count &- 8, as: UInt64.self)) {
+                return utf8.count
+            }
+        }
+        while i < utf8.count {
+            let b = utf8[i]
+            if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return i }
+            i &+= 1
+        }
+        return i
+    }
+
+    /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (exact).
+    @inline(__always)
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        let quotes = (quote &- ones) & ~quote & highs
+        let backslashes = (backslash &- ones) & ~backslash & highs
+        return (control | quotes | backslashes) != 0
     }
 
     /// Appends bytes that are already a JSON value (for example a stored document).
@@ -168,9 +291,8 @@ public struct JSONWriter: Sendable {
 
         @inlinable
         mutating func key(_ key: String) {
-            if first { first = false } else { writer.bytes.append(UInt8(ascii: ",")) }
-            writer.string(key)
-            writer.bytes.append(UInt8(ascii: ":"))
+            writer.member(key, comma: !first)
+            first = false
         }
 
         /// A member whose value `body` writes.
@@ -180,7 +302,16 @@ public struct JSONWriter: Sendable {
             body(&writer)
         }
 
-        public mutating func field(_ key: String, _ value: String) { self.key(key); writer.string(value) }
+        public mutating func field(_ key: String, _ value: String) {
+            writer.member(key, comma: !first, value: value)
+            first = false
+        }
+        /// A member whose value is the string of these UTF-8 bytes (escaped as ``JSONWriter/string(_:)`` escapes).
+        public mutating func field(_ key: String, utf8 value: UnsafeBufferPointer<UInt8>) {
+            writer.member(key, comma: !first, utf8: value)
+            first = false
+        }
+
         public mutating func field(_ key: String, _ value: Int) { self.key(key); writer.int(value) }
         public mutating func field(_ key: String, _ value: Bool) { self.key(key); writer.bool(value) }
         public mutating func field(_ key: String, _ value: Double) { self.key(key); writer.number(value) }

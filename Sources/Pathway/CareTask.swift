@@ -60,7 +60,7 @@ public struct CareTask: Sendable, Hashable {
             o.field("meta") { w in
                 w.object { o in
                     o.field("versionId", String(version))
-                    o.field("lastUpdated", lastModified.rfc3339)
+                    o.field("lastUpdated", lastModified)
                 }
             }
             o.field("status", status.rawValue)
@@ -69,31 +69,16 @@ public struct CareTask: Sendable, Hashable {
             }
             o.field("intent", "proposal")
             o.field("priority", priority.rawValue)
-            o.field("code") { w in
-                w.object { o in
-                    o.field("coding") { w in
-                        w.array { a in
-                            a.element { w in
-                                w.object { o in
-                                    o.field("system", "urn:carepath:task")
-                                    o.field("code", code.rawValue)
-                                    o.field("display", code.display)
-                                }
-                            }
-                        }
-                    }
-                    o.field("text", code.display)
-                }
-            }
+            o.field("code") { w in w.raw(Self.codeJSON[code]!) }
             o.field("description", description)
             o.field("for") { w in w.object { $0.field("reference", "Patient/" + patientId) } }
-            o.field("authoredOn", authoredOn.rfc3339)
-            o.field("lastModified", lastModified.rfc3339)
+            o.field("authoredOn", authoredOn)
+            o.field("lastModified", lastModified)
             if let executionPeriod {
                 o.field("executionPeriod") { w in
                     w.object { o in
-                        o.field("start", executionPeriod.start.rfc3339)
-                        o.field("end", executionPeriod.end.rfc3339)
+                        o.field("start", executionPeriod.start)
+                        o.field("end", executionPeriod.end)
                     }
                 }
             }
@@ -104,6 +89,27 @@ public struct CareTask: Sendable, Hashable {
             }
         }
     }
+
+    /// The `code` member's value for each task code: the same for every task
+    /// of a code, so written once (`write(to:)` copies it in).
+    static let codeJSON: [TaskCode: [UInt8]] = Dictionary(uniqueKeysWithValues: TaskCode.allCases.map { code in
+        var w = JSONWriter(capacity: 160)
+        w.object { o in
+            o.field("coding") { w in
+                w.array { a in
+                    a.element { w in
+                        w.object { o in
+                            o.field("system", "urn:carepath:task")
+                            o.field("code", code.rawValue)
+                            o.field("display", code.display)
+                        }
+                    }
+                }
+            }
+            o.field("text", code.display)
+        }
+        return (code, w.bytes)
+    })
 
     /// Reads a task written by ``write(to:)``.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.

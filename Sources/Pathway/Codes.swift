@@ -14,7 +14,10 @@ public enum PathwayState: String, Sendable, Hashable, CaseIterable, Comparable {
     case intake
 
     /// 0 for the most acute state.
-    public var precedence: Int { Self.allCases.firstIndex(of: self)! }
+    public var precedence: Int { Self.ordered.firstIndex(of: self)! }
+
+    /// `allCases`, made once: `allCases` builds a new array on every call.
+    private static let ordered = allCases
 
     /// More acute states sort first.
     public static func < (lhs: PathwayState, rhs: PathwayState) -> Bool { lhs.precedence < rhs.precedence }
@@ -36,8 +39,11 @@ public enum Priority: String, Sendable, Hashable, CaseIterable, Comparable {
     case routine, urgent, asap, stat
 
     public static func < (lhs: Priority, rhs: Priority) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        ordered.firstIndex(of: lhs)! < ordered.firstIndex(of: rhs)!
     }
+
+    /// `allCases`, made once: `allCases` builds a new array on every call.
+    private static let ordered = allCases
 }
 
 /// CDS Hooks card indicator.

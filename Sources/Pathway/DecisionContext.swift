@@ -19,12 +19,26 @@ struct DecisionContext {
         self.now = state.clock ?? Timestamp(millisecondsSinceEpoch: 0)
     }
 
+    /// A context that works on `state` itself, leaving a placeholder in its
+    /// place until ``finish(into:)`` gives it back.
+    init(taking state: inout PatientState, ruleset: Ruleset) {
+        var working = PatientState.initial(patientId: state.patientId)
+        swap(&working, &state)
+        self.init(state: working, ruleset: ruleset)
+    }
+
+    /// Hands the working state, with every emitted event folded in, back to `state`.
+    mutating func finish(into state: inout PatientState) {
+        swap(&self.state, &state)
+    }
+
     var patientId: String { state.patientId }
 
     mutating func emit(_ payload: DomainEvent.Payload) {
         let event = DomainEvent(patientId: state.patientId, version: state.version + 1, occurredAt: now,
                                 causationEventId: cause, payload: payload)
         state.apply(event)
+        if events.isEmpty { events.reserveCapacity(4) }  // grown once for most decisions
         events.append(event)
     }
 
@@ -36,10 +50,10 @@ struct DecisionContext {
     // MARK: Tracks and state
 
     /// Emits `StateChanged` when the most acute open track is no longer the state.
-    mutating func syncState(reason: String) {
+    mutating func syncState(reason: @autoclosure () -> String) {
         let derived = state.derivedState
         guard state.state != derived else { return }
-        emit(.stateChanged(from: state.state, to: derived, reason: reason))
+        emit(.stateChanged(from: state.state, to: derived, reason: reason()))
     }
 
     /// Opens a track; opening an acute track while conservative care is open escalates it.
@@ -190,9 +204,16 @@ struct DecisionContext {
 
     /// Fires, in order of due time and then of scheduling, every pending timer due at or before `time`.
     mutating func fireTimersDue(upTo time: Timestamp) {
-        while let next = state.pendingTimers.values
-            .filter({ $0.timer.dueAt <= time })
-            .min(by: { ($0.timer.dueAt, $0.scheduledAtVersion) < ($1.timer.dueAt, $1.scheduledAtVersion) }) {
+        while true {
+            var next: PatientState.PendingTimer?
+            for pending in state.pendingTimers.values where pending.timer.dueAt <= time {
+                if let earliest = next,
+                   (earliest.timer.dueAt, earliest.scheduledAtVersion) <= (pending.timer.dueAt, pending.scheduledAtVersion) {
+                    continue
+                }
+                next = pending
+            }
+            guard let next else { return }
             fire(next.timer)
         }
     }
@@ -202,12 +223,12 @@ struct DecisionContext {
 public enum Identifiers {
     /// `rec-` and 32 hex digits of SHA-256 over the patient, the code and which issuance of it this is.
     public static func recommendation(patientId: String, code: RecommendationCode, issuance: Int) -> String {
-        "rec-" + digest("carepath/recommendation/\(patientId)/\(code.rawValue)/\(issuance)")
+        digest("carepath/recommendation/\(patientId)/\(code.rawValue)/\(issuance)", prefix: "rec-")
     }
 
     /// `task-` and 32 hex digits of SHA-256 over the patient, the task code and which request of it this is.
     public static func task(patientId: String, code: TaskCode, request: Int) -> String {
-        "task-" + digest("carepath/task/\(patientId)/\(code.rawValue)/\(request)")
+        digest("carepath/task/\(patientId)/\(code.rawValue)/\(request)", prefix: "task-")
     }
 
     /// `<patientId>/<timerCode>/<n>`.
@@ -215,7 +236,8 @@ public enum Identifiers {
         "\(patientId)/\(code.rawValue)/\(n)"
     }
 
-    private static func digest(_ text: String) -> String {
-        String(SHA256.hash(data: Array(text.utf8)).hexString.prefix(32))
+    /// `prefix` and the first 32 hex digits (16 bytes) of SHA-256 over `text`.
+    private static func digest(_ text: String, prefix: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).hexString(prefix: prefix, limit: 16)
     }
 }

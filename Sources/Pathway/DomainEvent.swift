@@ -76,13 +76,20 @@ public struct ScheduledTimer: Sendable, Hashable {
 extension DomainEvent {
     /// Writes the domain event as stored and published on `pathway.events`.
     public func write(to w: inout JSONWriter) {
+        write(to: &w, resource: nil)
+    }
+
+    /// Writes the domain event; `resource`, when given, must be the bytes that
+    /// ``Recommendation/write(to:)`` or ``CareTask/write(to:)`` write for its
+    /// recommendation or task, and is copied in rather than written again.
+    func write(to w: inout JSONWriter, resource: [UInt8]?) {
         w.object { o in
             o.field("type", payload.typeName)
             o.field("patientId", patientId)
             o.field("version", version)
-            o.field("occurredAt", occurredAt.rfc3339)
+            o.field("occurredAt", occurredAt)
             o.field("causationEventId", causationEventId)
-            o.field("data") { w in writeData(to: &w) }
+            o.field("data") { w in writeData(to: &w, resource: resource) }
         }
     }
 
@@ -93,15 +100,15 @@ extension DomainEvent {
         return w.bytes
     }
 
-    private func writeData(to w: inout JSONWriter) {
+    private func writeData(to w: inout JSONWriter, resource: [UInt8]?) {
         switch payload {
         case .clinicalEventRecorded(let input, let actingAt):
             w.object { o in
                 o.field("source", input.source)
                 o.field("id", input.id)
                 o.field("type", input.type.rawValue)
-                o.field("time", input.time.rfc3339)
-                o.field("actingAt", actingAt.rfc3339)
+                o.field("time", input.time)
+                o.field("actingAt", actingAt)
                 o.field("fingerprint", input.fingerprint)
                 o.field("data") { input.data.write(to: &$0) }
             }
@@ -117,9 +124,17 @@ extension DomainEvent {
                 o.field("reason", reason)
             }
         case .recommendationIssued(let rec), .recommendationRevised(let rec):
-            w.object { o in o.field("recommendation") { rec.write(to: &$0) } }
+            w.object { o in
+                o.field("recommendation") { w in
+                    if let resource { w.raw(resource) } else { rec.write(to: &w) }
+                }
+            }
         case .taskRequested(let task), .taskChanged(let task):
-            w.object { o in o.field("task") { task.write(to: &$0) } }
+            w.object { o in
+                o.field("task") { w in
+                    if let resource { w.raw(resource) } else { task.write(to: &w) }
+                }
+            }
         case .timerScheduled(let timer), .timerFired(let timer):
             w.object { o in timer.writeFields(to: &o) }
         case .timerCancelled(let timer, let reason):
@@ -217,7 +232,7 @@ extension ScheduledTimer {
     func writeFields(to o: inout JSONWriter.ObjectWriter) {
         o.field("timerId", id)
         o.field("timerCode", code.rawValue)
-        o.field("dueAt", dueAt.rfc3339)
+        o.field("dueAt", dueAt)
     }
 
     init(_ r: FieldReader) throws(Rejection) {
@@ -236,6 +251,13 @@ extension InputData {
     /// Writes the data in its normalised form: the fields given, in the
     /// contract's order; absent fields are left out.
     public func write(to w: inout JSONWriter) {
+        write(to: &w, resource: nil)
+    }
+
+    /// Writes the domain event; `resource`, when given, must be the bytes that
+    /// ``Recommendation/write(to:)`` or ``CareTask/write(to:)`` write for its
+    /// recommendation or task, and is copied in rather than written again.
+    func write(to w: inout JSONWriter, resource: [UInt8]?) {
         w.object { o in
             switch self {
             case .patientPresented(let p):

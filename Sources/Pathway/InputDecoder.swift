@@ -117,26 +117,47 @@ public enum InputDecoder {
     /// space, numbers in one form, so a re-serialised copy has the same fingerprint.
     public static func fingerprint(of object: JSONObject) -> String {
         var writer = JSONWriter(capacity: 512)
-        canonical(.object(object), into: &writer)
+        canonical(object, into: &writer)
         return SHA256.hash(data: writer.bytes).hexString
     }
 
     private static func canonical(_ value: JSONValue, into writer: inout JSONWriter) {
         switch value {
         case .object(let object):
-            var latest: [String: JSONValue] = [:]
-            for member in object.members { latest[member.key] = member.value }
-            writer.object { o in
-                for key in latest.keys.sorted() {
-                    o.field(key) { canonical(latest[key]!, into: &$0) }
-                }
-            }
+            canonical(object, into: &writer)
         case .array(let elements):
             writer.array { a in
                 for element in elements { a.element { canonical(element, into: &$0) } }
             }
         default:
             writer.value(value)
+        }
+    }
+
+    /// An object's members sorted by key (`String`'s `<`); where a key repeats,
+    /// the spelling of its first occurrence with the value of its last, as a
+    /// `[String: JSONValue]` filled in document order would hold them.
+    private static func canonical(_ object: JSONObject, into writer: inout JSONWriter) {
+        let members = object.members
+        // Indices sorted by key, ties in document order: a key's run starts at its
+        // first occurrence and ends at its last.
+        let order = members.indices.sorted { a, b in
+            let ka = members[a].key, kb = members[b].key
+            if ka < kb { return true }
+            return a < b && !(kb < ka)
+        }
+        writer.object { o in
+            var i = 0
+            while i < order.count {
+                let key = members[order[i]].key
+                var last = i
+                while last + 1 < order.count, members[order[last + 1]].key == key { last += 1 }
+                switch members[order[last]].value {
+                case .string(let text): o.field(key, text)  // the same bytes, written in one copy
+                case let value: o.field(key) { canonical(value, into: &$0) }
+                }
+                i = last + 1
+            }
         }
     }
 
@@ -245,13 +266,14 @@ struct FieldReader {
 
     /// The member, or `nil` when it is absent or `null`.
     func present(_ key: String) -> JSONValue? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = object[key] else { return nil }
+        if case .null = value { return nil }
         return value
     }
 
-    private func required(_ key: String, _ expectation: String) throws(Rejection) -> JSONValue {
+    private func required(_ key: String, _ expectation: @autoclosure () -> String) throws(Rejection) -> JSONValue {
         guard let value = present(key) else {
-            throw Rejection(.missingField, at: at(key), "\(key) is required (\(expectation))")
+            throw Rejection(.missingField, at: at(key), "\(key) is required (\(expectation()))")
         }
         return value
     }

@@ -13,6 +13,8 @@ public struct OfflineEvaluator: Sendable {
     /// The latest `time` of an event that changed something: the default `--until`.
     public private(set) var latestAcceptedTime: Timestamp?
     public let keepStreams: Bool
+    /// Reused for writing output messages.
+    private var scratch = JSONWriter(capacity: 4096)
 
     public init(ruleset: Ruleset = .standard, topics: TopicNames = .standard, keepStreams: Bool = false) {
         self.ruleset = ruleset
@@ -30,16 +32,29 @@ public struct OfflineEvaluator: Sendable {
         case .rejected(let rejection, let subject, let id):
             deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: subject, id: id, into: &messages)
         case .event(let event):
-            let state = patients[event.subject] ?? .initial(patientId: event.subject)
-            switch Pathway.decide(.apply(event), state, ruleset: ruleset) {
+            // Decided on the stored state in place: a new patient gets an entry
+            // that is dropped again unless the event is accepted and changes something.
+            let decision = Pathway.decide(.apply(event), evolving: &patients[event.subject, default: .initial(patientId: event.subject)],
+                                          ruleset: ruleset)
+            switch decision {
             case .rejected(let rejection):
+                dropIfNew(event.subject)
                 deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: event.subject, id: event.id, into: &messages)
             case .accepted(let events):
-                guard !events.isEmpty else { return }
+                guard !events.isEmpty else {
+                    dropIfNew(event.subject)
+                    return
+                }
                 latestAcceptedTime = max(latestAcceptedTime ?? event.time, event.time)
-                append(events, to: state, into: &messages)
+                publish(events, patientId: event.subject, into: &messages)
             }
         }
+    }
+
+    /// Removes the entry of a patient with no domain events (one that
+    /// ``process(_:lineNumber:into:)`` added for a refused or no-op input).
+    private mutating func dropIfNew(_ patientId: String) {
+        if patients[patientId]?.version == 0 { patients[patientId] = nil }
     }
 
     /// Fires every timer due up to `until`, in order of due time, then patient
@@ -60,24 +75,21 @@ public struct OfflineEvaluator: Sendable {
         }
         for state in patients.values { enqueue(state) }
         while let next = queue.pop() {
-            guard let state = patients[next.patientId], state.pendingTimers[next.timerId] != nil,
-                  case .accepted(let events) = Pathway.decide(.fireTimer(id: next.timerId), state, ruleset: ruleset)
+            guard patients[next.patientId]?.pendingTimers[next.timerId] != nil,
+                  case .accepted(let events) = Pathway.decide(.fireTimer(id: next.timerId), evolving: &patients[next.patientId]!,
+                                                              ruleset: ruleset)
             else { continue }
-            let after = append(events, to: state, into: &messages)
-            enqueue(after)
+            publish(events, patientId: next.patientId, into: &messages)
+            if let after = patients[next.patientId] { enqueue(after) }
         }
     }
 
-    @discardableResult
-    private mutating func append(_ events: [DomainEvent], to state: PatientState, into messages: inout [OutputMessage]) -> PatientState {
-        var state = state
+    /// Appends the messages of a patient's new domain events (already folded into its state).
+    private mutating func publish(_ events: [DomainEvent], patientId: String, into messages: inout [OutputMessage]) {
         for event in events {
-            state.apply(event)
-            messages.append(contentsOf: Projection.messages(for: event, topics: topics))
+            Projection.append(event, topics: topics, scratch: &scratch, into: &messages)
         }
-        patients[state.patientId] = state
-        if keepStreams { streams[state.patientId, default: []].append(contentsOf: events) }
-        return state
+        if keepStreams { streams[patientId, default: []].append(contentsOf: events) }
     }
 
     private func deadLetter(_ rejection: Rejection, bytes: [UInt8], lineNumber: Int, key: String?, id: String?,

@@ -52,23 +52,45 @@ public enum Projection {
     public static func messages(for event: DomainEvent, topics: TopicNames = .standard) -> [OutputMessage] {
         var out: [OutputMessage] = []
         out.reserveCapacity(2)
+        var scratch = JSONWriter(capacity: 2048)
+        append(event, topics: topics, scratch: &scratch, into: &out)
+        return out
+    }
+
+    /// Appends the messages for one domain event, in publication order, to `out`:
+    /// the same messages as ``messages(for:topics:)``.
+    ///
+    /// A recommendation or task is written once; its bytes are both its own
+    /// message's value and the middle of its audit entry. Each value is copied
+    /// out of `scratch` at its exact size, so retained messages carry no slack.
+    /// - Parameters:
+    ///   - scratch: a writer to reuse across calls; its contents are replaced.
+    ///   - out: where the messages are appended.
+    public static func append(_ event: DomainEvent, topics: TopicNames = .standard, scratch: inout JSONWriter,
+                              into out: inout [OutputMessage]) {
         let cause = event.causationEventId
+        var resource: [UInt8]?
         switch event.payload {
         case .recommendationIssued(let rec), .recommendationRevised(let rec):
-            var w = JSONWriter(capacity: 1536)
-            rec.write(to: &w)
-            out.append(OutputMessage(topic: topics.recommendations, key: event.patientId, value: w.bytes,
+            scratch.bytes.removeAll(keepingCapacity: true)
+            rec.write(to: &scratch)
+            let value = scratch.exactBytes
+            resource = value
+            out.append(OutputMessage(topic: topics.recommendations, key: event.patientId, value: value,
                                      carepathId: rec.id + "/" + String(rec.revision), causationId: cause))
         case .taskRequested(let task), .taskChanged(let task):
-            var w = JSONWriter(capacity: 1024)
-            task.write(to: &w)
-            out.append(OutputMessage(topic: topics.tasks, key: event.patientId, value: w.bytes,
+            scratch.bytes.removeAll(keepingCapacity: true)
+            task.write(to: &scratch)
+            let value = scratch.exactBytes
+            resource = value
+            out.append(OutputMessage(topic: topics.tasks, key: event.patientId, value: value,
                                      carepathId: task.id + "/" + String(task.version), causationId: cause))
         default:
             break
         }
-        out.append(OutputMessage(topic: topics.domainEvents, key: event.patientId, value: event.json,
+        scratch.bytes.removeAll(keepingCapacity: true)
+        event.write(to: &scratch, resource: resource)
+        out.append(OutputMessage(topic: topics.domainEvents, key: event.patientId, value: scratch.exactBytes,
                                  carepathId: event.messageId, causationId: cause))
-        return out
     }
 }

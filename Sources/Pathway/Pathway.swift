@@ -29,30 +29,64 @@ public enum Pathway {
     ///   - ruleset: the thresholds and version to apply.
     /// - Returns: the domain events to append, or the rejection to dead-letter.
     public static func decide(_ command: Command, _ state: PatientState, ruleset: Ruleset = .standard) -> Decision {
+        var context = DecisionContext(state: state, ruleset: ruleset)
+        return decide(command, in: &context)
+    }
+
+    /// Decides what a command means for a patient and folds the accepted
+    /// domain events into `state`: the same decision as
+    /// ``decide(_:_:ruleset:)``, with `state` becoming
+    /// `events.reduce(state, PatientState.evolve)` (unchanged when refused).
+    ///
+    /// Faster than deciding and then evolving: the rules already fold each
+    /// event into a working state as they go, and that state is `state`
+    /// itself, so its collections are neither copied nor folded twice.
+    /// - Parameters:
+    ///   - command: the input event or timer to apply.
+    ///   - state: the patient's state; on return, the state after the decision.
+    ///   - ruleset: the thresholds and version to apply.
+    /// - Returns: the domain events appended to `state`, or the rejection to dead-letter.
+    public static func decide(_ command: Command, evolving state: inout PatientState, ruleset: Ruleset = .standard) -> Decision {
+        if case .apply(let input) = command, case .taskUpdated(let update) = input.data, state.tasks[update.taskId] == nil {
+            // Refused (after firing due timers) unless one of those timers requests the
+            // task: decide on a copy so that a refusal leaves `state` as it was.
+            let decision = decide(command, state, ruleset: ruleset)
+            if case .accepted(let events) = decision {
+                for event in events { state.apply(event) }
+            }
+            return decision
+        }
+        // Every other refusal comes before the first event is emitted, so the
+        // working state is still `state` when one happens.
+        var context = DecisionContext(taking: &state, ruleset: ruleset)
+        defer { context.finish(into: &state) }
+        return decide(command, in: &context)
+    }
+
+    /// The decision, reading the state through `context` (a local copy of the
+    /// state would make the context's collections shared, and copied on write).
+    private static func decide(_ command: Command, in context: inout DecisionContext) -> Decision {
         switch command {
         case .fireTimer(let id):
-            guard let pending = state.pendingTimers[id] else { return .accepted([]) }
-            var context = DecisionContext(state: state, ruleset: ruleset)
+            guard let pending = context.state.pendingTimers[id] else { return .accepted([]) }
             context.fireTimersDue(upTo: pending.timer.dueAt)
             return .accepted(context.events)
 
         case .apply(let input):
             if case .timerFired(let firing) = input.data {
-                guard let pending = state.pendingTimers[firing.timerId], pending.timer.code == firing.timerCode else {
+                guard let pending = context.state.pendingTimers[firing.timerId], pending.timer.code == firing.timerCode else {
                     return .accepted([])
                 }
-                var context = DecisionContext(state: state, ruleset: ruleset)
                 context.fireTimersDue(upTo: pending.timer.dueAt)
                 return .accepted(context.events)
             }
-            if let fingerprint = state.received[PatientState.receiptKey(source: input.source, id: input.id)] {
+            if let fingerprint = context.state.received[PatientState.receiptKey(source: input.source, id: input.id)] {
                 if fingerprint == input.fingerprint { return .accepted([]) }
                 return .rejected(Rejection(
                     .conflictingDuplicate, at: "$.id",
                     "event \(input.id) from \(input.source) was already received with different content; the first stands. Send a correction with a new id"))
             }
-            var context = DecisionContext(state: state, ruleset: ruleset)
-            let actingAt = max(state.clock ?? input.time, input.time)
+            let actingAt = max(context.state.clock ?? input.time, input.time)
             context.fireTimersDue(upTo: actingAt)
             if case .taskUpdated(let update) = input.data, context.state.tasks[update.taskId] == nil {
                 return .rejected(Rejection(

@@ -129,6 +129,7 @@ public struct PatientState: Sendable, Hashable {
         version = event.version
         switch event.payload {
         case .clinicalEventRecorded(let input, let actingAt):
+            if received.isEmpty { received.reserveCapacity(16) }  // grown once, not rehashed at 1, 2, 4, 8
             received[Self.receiptKey(source: input.source, id: input.id)] = input.fingerprint
             clock = max(clock ?? actingAt, actingAt)
             record(input, actingAt: actingAt)
@@ -150,8 +151,7 @@ public struct PatientState: Sendable, Hashable {
                 if rec.code == .conservativeManagement { conservativeCareStart = rec.issuedAt }
             }
         case .taskRequested(let task), .taskChanged(let task):
-            let previous = tasks[task.id]
-            tasks[task.id] = task
+            let previous = tasks.updateValue(task, forKey: task.id)
             if task.version == 1 { taskRequests[task.code, default: 0] += 1 }
             if task.isOpen {
                 openTask[task.code] = task.id

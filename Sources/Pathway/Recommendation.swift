@@ -67,8 +67,8 @@ public struct Recommendation: Sendable, Hashable {
             }
             o.field("pathwayState", pathwayState.rawValue)
             o.field("causationEventId", causationEventId)
-            o.field("issuedAt", issuedAt.rfc3339)
-            o.field("updatedAt", updatedAt.rfc3339)
+            o.field("issuedAt", issuedAt)
+            o.field("updatedAt", updatedAt)
             o.optional("statusReason", statusReason)
         }
     }

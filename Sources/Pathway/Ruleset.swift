@@ -172,14 +172,24 @@ public struct Ruleset: Sendable, Hashable {
 
 extension Sequence where Element == UInt8 {
     /// Lowercase hexadecimal.
-    var hexString: String {
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in self {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+    var hexString: String { hexString(prefix: "") }
+
+    /// `prefix` followed by the lowercase hexadecimal of the first `limit` bytes
+    /// (all of them by default), built in one allocation.
+    func hexString(prefix: String, limit: Int = .max) -> String {
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            let bytes = Array(self.prefix(limit))
+            return String(unsafeUninitializedCapacity: head.count + 2 * bytes.count) { out in
+                var n = out.initialize(fromContentsOf: head)
+                for byte in bytes {
+                    out[n] = hexDigits[Int(byte >> 4)]
+                    out[n + 1] = hexDigits[Int(byte & 0x0F)]
+                    n += 2
+                }
+                return n
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

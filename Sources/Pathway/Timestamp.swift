@@ -1,3 +1,5 @@
+public import CarepathJSON
+
 /// An instant, in milliseconds since 1970-01-01T00:00:00Z.
 ///
 /// carepath reads RFC 3339 times with any offset and writes them in one fixed
@@ -27,37 +29,57 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The instant in carepath's fixed output form.
     public var rfc3339: String {
+        withRFC3339 { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Writes the instant as a JSON string in carepath's fixed output form
+    /// (the bytes of `w.string(rfc3339)`, without making the `String`).
+    public func write(to w: inout JSONWriter) {
+        withRFC3339 { w.escaped($0) }
+    }
+
+    /// Calls `body` with the ASCII bytes of ``rfc3339``, formatted on the stack.
+    func withRFC3339<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         let ms = millisecondsSinceEpoch
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let fraction = Int(ms - seconds * 1000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = Self.civil(fromDays: days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            var v = value
-            for _ in 0..<count {
-                out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
-                v %= divisor
-                divisor /= 10
-                if divisor == 0 { divisor = 1 }
+        // YYYY-MM-DDTHH:MM:SS.mmmZ is 24 bytes at most.
+        var text: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                   UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &text) { out in
+            var n = 0
+            func put(_ byte: UInt8) {
+                out[n] = byte
+                n += 1
             }
+            func digits(_ value: Int, _ count: Int) {
+                var divisor = 1
+                for _ in 1..<count { divisor *= 10 }
+                var v = value
+                for _ in 0..<count {
+                    put(UInt8(ascii: "0") + UInt8(v / divisor % 10))
+                    v %= divisor
+                    divisor /= 10
+                    if divisor == 0 { divisor = 1 }
+                }
+            }
+            digits(year, 4); put(UInt8(ascii: "-"))
+            digits(month, 2); put(UInt8(ascii: "-"))
+            digits(day, 2); put(UInt8(ascii: "T"))
+            digits(secondOfDay / 3600, 2); put(UInt8(ascii: ":"))
+            digits(secondOfDay / 60 % 60, 2); put(UInt8(ascii: ":"))
+            digits(secondOfDay % 60, 2)
+            if fraction != 0 {
+                put(UInt8(ascii: "."))
+                digits(fraction, 3)
+            }
+            put(UInt8(ascii: "Z"))
+            return body(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
         }
-        digits(year, 4); out.append(UInt8(ascii: "-"))
-        digits(month, 2); out.append(UInt8(ascii: "-"))
-        digits(day, 2); out.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2)
-        if fraction != 0 {
-            out.append(UInt8(ascii: "."))
-            digits(fraction, 3)
-        }
-        out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 `date-time`; the offset (`Z` or `±HH:MM`) is required.
@@ -169,4 +191,11 @@ public struct Span: Sendable, Hashable, Comparable {
     public static func hours(_ n: Int) -> Span { Span(milliseconds: Int64(n) * 3_600_000) }
 
     public static func < (lhs: Span, rhs: Span) -> Bool { lhs.milliseconds < rhs.milliseconds }
+}
+
+extension JSONWriter.ObjectWriter {
+    /// A member whose value is a time in carepath's fixed output form.
+    mutating func field(_ key: String, _ time: Timestamp) {
+        time.withRFC3339 { field(key, utf8: $0) }
+    }
 }

@@ -85,6 +85,62 @@ struct JSONWriterTests {
         #expect(w.string == text)
     }
 
+    @Test("escapes exactly the bytes JSON requires, wherever they fall in a string")
+    func escapingPositions() throws {
+        // The writer finds escapes eight bytes at a time; put each special
+        // character at every position of strings of every length up to 40.
+        let specials: [Character] = ["\"", "\\", "\n", "\u{01}", "\u{1f}", "\t", "é", "/", " ", "~", "\u{7f}"]
+        for length in 1...40 {
+            for special in specials {
+                for position in 0..<length {
+                    var characters = Array(repeating: Character("a"), count: length)
+                    characters[position] = special
+                    if position + 9 < length { characters[position + 9] = "\"" }
+                    let text = String(characters)
+                    var w = JSONWriter()
+                    w.string(text)
+                    #expect(w.bytes == Self.reference(text), "\(text.debugDescription)")
+                    #expect(try JSONParser.parse(w.bytes) == .string(text))
+                    // Members are written in one copy when short and clean: the same bytes.
+                    let long = String(repeating: "x", count: length * 3)
+                    var o = JSONWriter()
+                    o.object { o in
+                        o.field(text, text)
+                        o.field("k", text + long)
+                        o.field(long, 1)
+                        text.utf8.withContiguousStorageIfAvailable { o.field(text, utf8: $0) }
+                    }
+                    let expected = [UInt8(ascii: "{")] + Self.reference(text) + [UInt8(ascii: ":")] + Self.reference(text)
+                        + Array(#","k":"#.utf8) + Self.reference(text + long)
+                        + [UInt8(ascii: ",")] + Self.reference(long) + Array(":1,".utf8)
+                        + Self.reference(text) + [UInt8(ascii: ":")] + Self.reference(text) + [UInt8(ascii: "}")]
+                    #expect(o.bytes == expected, "\(text.debugDescription)")
+                }
+            }
+        }
+    }
+
+    /// JSON string escaping one byte at a time, as the writer documents it.
+    static func reference(_ text: String) -> [UInt8] {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
+            case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case 0x08: out += Array(#"\b"#.utf8)
+            case 0x0C: out += Array(#"\f"#.utf8)
+            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0x0F)]]
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+
     @Test("writes extreme integers", arguments: [Int.min + 1, -1, 0, 9, 10, Int.max])
     func integers(_ value: Int) {
         var w = JSONWriter()
