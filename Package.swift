@@ -51,7 +51,7 @@ let package = Package(
         // Debian's libsqlite3-dev: only the store imports it.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Durable per-patient streams, processed inputs, offsets, outbox and timers.
-        .target(name: "CarepathStore", dependencies: ["CSQLite", "Pathway"], swiftSettings: strictConcurrency),
+        .target(name: "CarepathStore", dependencies: ["CSQLite", "Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         // carepath on Kafka: batches, the outbox relay, the timer scheduler, metrics.
         .target(
             name: "CarepathRuntime",

@@ -35,6 +35,9 @@ public struct BatchDecider: Sendable {
         public var deadLettered: [DeadLetterReason: Int] = [:]
         public var recommendations = 0
         public var tasks = 0
+
+        /// An empty summary: nothing consumed yet.
+        public init() {}
     }
 
     /// The result of deciding one batch.
@@ -93,23 +96,26 @@ public struct BatchDecider: Sendable {
                                inputId: event.id)
                     continue
                 }
-                let state = working[event.subject] ?? states[event.subject] ?? .initial(patientId: event.subject)
-                switch Pathway.decide(.apply(event), state, ruleset: ruleset) {
+                // Taken out of `working` so that `decide` evolves it in place
+                // without a copy; put back only if this batch changed it.
+                let changedEarlier = working[event.subject] != nil
+                var state = working.removeValue(forKey: event.subject) ?? states[event.subject] ?? .initial(patientId: event.subject)
+                var changed = changedEarlier
+                defer { if changed { working[event.subject] = state } }
+                switch Pathway.decide(.apply(event), evolving: &state, ruleset: ruleset) {
                 case .rejected(let rejection):
                     deadLetter(rejection, inputId: event.id)
                 case .accepted(let events) where events.isEmpty:
                     summary.unchanged += 1
                 case .accepted(let events):
-                    var next = state
+                    changed = true
                     for e in events {
-                        next.apply(e)
                         switch e.payload {
                         case .recommendationIssued, .recommendationRevised: summary.recommendations += 1
                         case .taskRequested, .taskChanged: summary.tasks += 1
                         default: break
                         }
                     }
-                    working[event.subject] = next
                     batch.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset),
                                  topics: topics)
                     summary.applied += 1

@@ -82,7 +82,8 @@ public final class MetricsServer: Sendable {
         let method = firstLine.first.map(String.init) ?? ""
         let path = firstLine.count > 1 ? String(firstLine[1].split(separator: "?").first ?? "") : ""
         let (status, contentType, body): (String, String, String)
-        switch (method, path) {
+        // HEAD is answered like GET, without the body.
+        switch (method == "HEAD" ? "GET" : method, path) {
         case ("GET", "/metrics"):
             (status, contentType, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.prometheusText(inputTopic: inputTopic))
         case ("GET", "/health/live"):
@@ -95,7 +96,7 @@ public final class MetricsServer: Sendable {
         case ("GET", _):
             (status, contentType, body) = ("404 Not Found", "text/plain", "not found: try /metrics, /health/live or /health/ready\n")
         default:
-            (status, contentType, body) = ("405 Method Not Allowed", "text/plain", "only GET is served\n")
+            (status, contentType, body) = ("405 Method Not Allowed", "text/plain", "only GET and HEAD are served\n")
         }
         let response = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(method == "HEAD" ? "" : body)"
         var bytes = Array(response.utf8)

@@ -130,7 +130,7 @@ public struct RuntimeConfiguration: Sendable, Hashable {
     /// - Throws: ``ConfigurationError`` naming the line that is not `NAME=value`.
     public static func settings(fromFile text: String, path: String) throws(ConfigurationError) -> [(name: String, value: String, origin: String)] {
         var settings: [(name: String, value: String, origin: String)] = []
-        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var line = Substring(rawLine.trimmingWhitespace)
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = line.dropFirst("export ".count) }
@@ -186,7 +186,7 @@ public struct RuntimeConfiguration: Sendable, Hashable {
 
     /// Whether a librdkafka property holds a secret (passwords, keys, tokens).
     public static func isSecret(_ property: String) -> Bool {
-        ["password", "secret", "key.pem", "keystore", "token", "sasl.jaas", "ssl.key"].contains { property.contains($0) }
+        ["password", "secret", "key.pem", "keystore", "token", "sasl.jaas", "ssl.key", "sasl.oauthbearer.config"].contains { property.contains($0) }
             && !property.hasSuffix(".location")
     }
 }
@@ -201,8 +201,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
 extension String {
     var trimmingWhitespace: String {
         var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }
+        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
+        while let c = s.last, c.isWhitespace { s = s.dropLast() }
         return String(s)
     }
 

@@ -203,7 +203,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 throw .versionConflict(patientId: append.patientId, expected: append.expectedVersion, actual: actual)
             }
             var version = actual
-            for event in append.events {
+            for (event, body) in zip(append.events, append.bodies) {
                 version += 1
                 guard event.version == version, event.patientId == append.patientId else {
                     throw .constraint("event \(event.messageId) does not follow version \(version - 1) of patient \(append.patientId)")
@@ -213,7 +213,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 insertEvent.bind(2, event.version)
                 insertEvent.bind(3, event.payload.typeName)
                 insertEvent.bind(4, event.causationEventId)
-                insertEvent.bind(5, bytes: event.json)
+                insertEvent.bind(5, bytes: body)
                 try insertEvent.run()
             }
             writeVersion.reset()

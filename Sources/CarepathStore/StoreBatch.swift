@@ -1,3 +1,4 @@
+import CarepathJSON
 public import Pathway
 
 /// Everything one consumed batch changes, committed by ``EventStore/commit(_:)``
@@ -9,6 +10,8 @@ public struct StoreBatch: Sendable {
         public var patientId: String
         public var expectedVersion: Int
         public var events: [DomainEvent]
+        /// Each event's JSON (its audit message's value), in the order of `events`.
+        public var bodies: [[UInt8]]
     }
 
     /// An input applied to a patient (a `ClinicalEventRecorded`), and where it was read.
@@ -44,6 +47,7 @@ public struct StoreBatch: Sendable {
     /// Timers fired or cancelled: no longer pending.
     public private(set) var timersEnded: [String] = []
     private var appendIndex: [String: Int] = [:]
+    private var scratch = JSONWriter(capacity: 4096)
 
     public init(recordedAt: Timestamp) {
         self.recordedAt = recordedAt
@@ -63,14 +67,19 @@ public struct StoreBatch: Sendable {
     public mutating func record(_ events: [DomainEvent], position: InputPosition?, topics: TopicNames) {
         guard let first = events.first else { return }
         let patientId = first.patientId
-        if let index = appendIndex[patientId] {
-            appends[index].events.append(contentsOf: events)
+        let index: Int
+        if let existing = appendIndex[patientId] {
+            index = existing
         } else {
-            appendIndex[patientId] = appends.count
-            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: events))
+            index = appends.count
+            appendIndex[patientId] = index
+            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], bodies: []))
         }
         for event in events {
-            outbox.append(contentsOf: Projection.messages(for: event, topics: topics))
+            // The audit message comes last; its value is the event's stored JSON.
+            Projection.append(event, topics: topics, scratch: &scratch, into: &outbox)
+            appends[index].events.append(event)
+            appends[index].bodies.append(outbox[outbox.count - 1].value)
             switch event.payload {
             case .clinicalEventRecorded(let input, _):
                 processed.append(ProcessedInput(patientId: patientId, source: input.source, id: input.id,

@@ -1,4 +1,4 @@
-public import CarepathJSON
+import CarepathJSON
 import Crypto
 
 /// Accumulates the domain events of one decision, folding each into a

@@ -1,4 +1,4 @@
-public import CarepathJSON
+import CarepathJSON
 
 /// `carepath evaluate` without the file: applies the pathway to input events in
 /// order, keeps each patient's state, and returns exactly the messages carepath

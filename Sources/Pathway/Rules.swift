@@ -1,4 +1,4 @@
-public import CarepathJSON
+import CarepathJSON
 
 /// The clinical rules of PATHWAY.md sections 3, 4 and 8, applied to one
 /// input event or timer.

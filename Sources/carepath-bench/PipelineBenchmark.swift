@@ -11,13 +11,16 @@ import Pathway
 /// (durable SQLite store, every output published), and (c) carepath's latency
 /// from produce to published recommendation at a fixed input rate.
 enum PipelineBenchmark {
+    /// Partitions of every topic (`CAREPATH_BENCH_PARTITIONS`, default 4).
+    static let partitions = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_PARTITIONS"] ?? "") ?? 4
+
     /// `CAREPATH_STORE_DURABILITY=normal` measures without an fsync per commit.
     static let durability = SQLiteEventStore.Durability(rawValue: ProcessInfo.processInfo.environment["CAREPATH_STORE_DURABILITY"] ?? "full") ?? .full
 
     static func run(patients: Int, events: Int, rate: Int, seconds latencySeconds: Int) async throws {
         var logger = Logger(label: "carepath.bench") { LogfmtLogHandler(label: $0, level: .error) }
         logger.logLevel = .error
-        let partitions = 8
+        let partitions = Self.partitions
         let start = Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 3 * 365 * 86_400_000)
         let lines = CohortGenerator(seed: 1, patients: patients, eventsPerPatient: events, start: start).lines()
         let until = WallClock.system.now()
@@ -74,7 +77,7 @@ enum PipelineBenchmark {
     }
 
     static func latency(rate: Int, seconds: Int, folder: String, logger: Logger) async throws -> [Double] {
-        let partitions = 8
+        let partitions = Self.partitions
         let cluster = try EmbeddedKafkaCluster.startForCarepath(partitions: partitions, logger: logger)
         let total = rate * seconds
         let lines = CohortGenerator(seed: 7, patients: max(1, total / 10), eventsPerPatient: 10,
@@ -83,7 +86,7 @@ enum PipelineBenchmark {
         configuration.batchWaitMilliseconds = 2
         let store = try SQLiteEventStore(path: folder + "/latency.sqlite", durability: durability)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
-                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
+                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, extraProperties), store: store, logger: logger)
         let running = Task { try await service.run() }
         while !service.metrics.snapshot.ready { try await Task.sleep(for: .milliseconds(20)) }
 
@@ -148,6 +151,16 @@ enum PipelineBenchmark {
             for result in await producer.send(batch) { _ = try result.get() }
         }
         try await producer.shutdown()
+    }
+
+    /// `CAREPATH_BENCH_KAFKA="name=value,name=value"`: librdkafka properties for carepath's clients.
+    static var extraProperties: [String: String] {
+        var out: [String: String] = [:]
+        for pair in (ProcessInfo.processInfo.environment["CAREPATH_BENCH_KAFKA"] ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { out[String(parts[0])] = String(parts[1]) }
+        }
+        return out
     }
 
     static func elapsed(since start: ContinuousClock.Instant) -> Double { seconds(ContinuousClock.now - start) }
