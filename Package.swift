@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "carepath",
             dependencies: [
-                "Pathway", "CarepathJSON", "CarepathRuntime", "CarepathStore", "Kafka", "CarepathSimulation",
+                "Pathway", "CarepathJSON", "CarepathRuntime", "CarepathStore", "Kafka", "CarepathSimulation", "CarepathOperations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -58,6 +58,12 @@ let package = Package(
             dependencies: ["CarepathStore", "Kafka", "Pathway", "CarepathJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),
+        // Operators' tools: replay into a fresh store, what-if, inspect, republish.
+        .target(
+            name: "CarepathOperations",
+            dependencies: ["CarepathRuntime", "CarepathStore", "Kafka", "Pathway", "CarepathJSON", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictConcurrency
+        ),
         .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",
@@ -69,7 +75,8 @@ let package = Package(
         .testTarget(name: "CarepathStoreTests", dependencies: ["CarepathStore", "Pathway", "CarepathSimulation"], swiftSettings: strictConcurrency),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["CarepathRuntime", "CarepathStore", "Kafka", "Pathway", "CarepathSimulation", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CarepathRuntime", "CarepathOperations", "CarepathStore", "Kafka", "Pathway", "CarepathJSON", "CarepathSimulation",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),
         .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),

@@ -76,12 +76,7 @@ public final class OutboxRelay: Sendable {
     /// Sends rows (again) and records each delivery; used by the relay and by `carepath republish`.
     /// - Returns: how many rows were confirmed.
     public func publish(_ rows: [OutboxRecord]) async throws -> Int {
-        let messages = rows.map { row in
-            ProducerMessage(topic: row.message.topic, key: row.message.key.map { Array($0.utf8) }, value: row.message.value,
-                            headers: [KafkaHeader("carepath-id", row.message.carepathId),
-                                      KafkaHeader("carepath-causation-id", row.message.causationId)])
-        }
-        let results = await producer.send(messages)
+        let results = await producer.send(rows.map(\.producerMessage))
         if let fatal = producer.fatalError { throw fatal }
         var delivered: [Int64] = []
         var failures: [OutboxFailure] = []
@@ -108,5 +103,16 @@ public final class OutboxRelay: Sendable {
             $0.publishFailures += failures.count
         }
         return delivered.count
+    }
+}
+
+extension OutboxRecord {
+    /// The message as Kafka receives it: topic, key, the stored bytes, and the
+    /// `carepath-id` and `carepath-causation-id` headers downstream systems
+    /// deduplicate and trace on.
+    public var producerMessage: ProducerMessage {
+        ProducerMessage(topic: message.topic, key: message.key.map { Array($0.utf8) }, value: message.value,
+                        headers: [KafkaHeader("carepath-id", message.carepathId),
+                                  KafkaHeader("carepath-causation-id", message.causationId)])
     }
 }

@@ -93,6 +93,26 @@ final class KafkaClient: @unchecked Sendable {
         try result.get()
     }
 
+    /// The partition ids of `topic`, sorted (blocking, at most `timeoutMilliseconds`).
+    /// - Throws: ``KafkaError`` when the brokers do not answer or the topic does not exist.
+    func partitions(of topic: String, timeoutMilliseconds: Int32, bootstrap: String) throws(KafkaError) -> [Int32] {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMilliseconds)
+        defer { if let metadata { rd_kafka_metadata_destroy(metadata) } }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(code: err.rawValue, name: String(cString: rd_kafka_err2name(err)),
+                             message: "no Kafka broker at \(bootstrap) answered within \(timeoutMilliseconds) ms; check the address and that the brokers are running",
+                             isRetriable: true)
+        }
+        for i in 0..<Int(metadata.pointee.topic_cnt) {
+            let entry = metadata.pointee.topics[i]
+            guard String(cString: entry.topic) == topic, entry.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            return (0..<Int(entry.partition_cnt)).map { entry.partitions[$0].id }.sorted()
+        }
+        throw KafkaError(code: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue, name: "UNKNOWN_TOPIC_OR_PART",
+                         message: "the topic \(topic) does not exist on \(bootstrap); check the topic name and the cluster")
+    }
+
     /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).
     func watermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0

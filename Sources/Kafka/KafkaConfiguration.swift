@@ -43,6 +43,13 @@ public struct KafkaConfiguration: Sendable, Hashable {
         }
     }
 
+    /// Checks every property with librdkafka without connecting anywhere.
+    /// - Throws: ``KafkaError`` naming the first property librdkafka refuses
+    ///   (an unknown name or a bad value).
+    public func validate() throws(KafkaError) {
+        rd_kafka_conf_destroy(try makeNative())
+    }
+
     /// Builds an `rd_kafka_conf_t`; the caller owns it until `rd_kafka_new` takes it.
     /// - Throws: ``KafkaError`` naming the property librdkafka refused.
     func makeNative() throws(KafkaError) -> OpaquePointer {

@@ -119,6 +119,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         if config["group.id"] == nil { config["group.id"] = "carepath-reader" }
         try self.init(configuration: config, topics: [], rebalance: Rebalance(assigned: { _ in [:] }), logger: logger,
                       readHeaders: readHeaders)
+        if !assignment.isEmpty { try assignNow(assignment) }
+    }
+
+    /// Replaces the assignment of a consumer created with
+    /// ``init(configuration:assignment:logger:readHeaders:)``: reads the given
+    /// partitions from the given offsets (`nil`: the partition's beginning).
+    /// - Throws: ``KafkaError`` for an offset below the low watermark (data gone)
+    ///   or above the high one.
+    public func assign(_ assignment: [TopicPartition: Int64?]) async throws(KafkaError) {
+        try await onQueue { () throws(KafkaError) in try self.assignNow(assignment) }
+    }
+
+    private func assignNow(_ assignment: [TopicPartition: Int64?]) throws(KafkaError) {
         for (tp, offset) in assignment where offset != nil {
             try Self.checkWatermarks(tp, offset: offset!, client: client)
         }
@@ -127,6 +140,25 @@ public final class KafkaConsumer: @unchecked Sendable {
         let err = rd_kafka_assign(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "assign") }
         state.withLock { $0.assignment = Set(assignment.keys) }
+    }
+
+    /// The partition ids of `topic`, sorted.
+    /// - Throws: ``KafkaError`` when no broker answers within `timeout` or the topic does not exist.
+    public func partitions(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [Int32] {
+        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        return try await onQueue { () throws(KafkaError) -> [Int32] in
+            try self.client.partitions(of: topic, timeoutMilliseconds: ms, bootstrap: self.bootstrap)
+        }
+    }
+
+    /// The low watermark (first offset still stored) and high watermark (the
+    /// offset the next message will get) of a partition.
+    /// - Throws: ``KafkaError`` when the broker does not answer within `timeout`.
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        return try await onQueue { () throws(KafkaError) -> (low: Int64, high: Int64) in
+            try self.client.watermarks(partition, timeoutMilliseconds: ms)
+        }
     }
 
     deinit {

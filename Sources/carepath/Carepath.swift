@@ -11,7 +11,7 @@ struct Carepath: AsyncParsableCommand {
             carepath reads clinical events (CloudEvents 1.0 JSON), applies the vertebral compression fracture \
             pathway, and publishes recommendations, FHIR R4 Tasks, an audit stream and dead letters.
             """,
-        subcommands: [Run.self, Evaluate.self, Validate.self, Demo.self]
+        subcommands: [Run.self, Evaluate.self, Validate.self, Demo.self, Replay.self, Inspect.self, Republish.self, Config.self]
     )
 
     /// Parses and runs; every error a person sees is one line on standard

@@ -121,6 +121,17 @@ struct RuntimeOptions: ParsableArguments {
 
     /// Defaults, then the file, then the environment, then the flags.
     func effectiveConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RuntimeConfiguration {
+        var flags: [(name: String, value: String, origin: String)] = []
+        if let brokers { flags.append(("CAREPATH_BROKERS", brokers, "--brokers")) }
+        if let group { flags.append(("CAREPATH_GROUP", group, "--group")) }
+        if let store { flags.append(("CAREPATH_STORE", store, "--store")) }
+        if let metricsPort { flags.append(("CAREPATH_METRICS_PORT", String(metricsPort), "--metrics-port")) }
+        return try Self.configuration(file: config, environment: environment, flags: flags)
+    }
+
+    /// Defaults, then `file`, then the environment, then `flags`.
+    static func configuration(file config: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                              flags: [(name: String, value: String, origin: String)]) throws -> RuntimeConfiguration {
         var configuration = RuntimeConfiguration()
         do {
             if let config {
@@ -130,11 +141,6 @@ struct RuntimeOptions: ParsableArguments {
                 try configuration.apply(RuntimeConfiguration.settings(fromFile: text, path: config))
             }
             try configuration.apply(environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value, "environment") })
-            var flags: [(name: String, value: String, origin: String)] = []
-            if let brokers { flags.append(("CAREPATH_BROKERS", brokers, "--brokers")) }
-            if let group { flags.append(("CAREPATH_GROUP", group, "--group")) }
-            if let store { flags.append(("CAREPATH_STORE", store, "--store")) }
-            if let metricsPort { flags.append(("CAREPATH_METRICS_PORT", String(metricsPort), "--metrics-port")) }
             try configuration.apply(flags)
         } catch let error as ConfigurationError {
             throw CommandFailure(error.message)

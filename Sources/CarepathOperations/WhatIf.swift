@@ -1,0 +1,193 @@
+import CarepathJSON
+public import Pathway
+
+/// `carepath replay --ruleset FILE`: the history re-evaluated under a baseline
+/// and a candidate ruleset, and what the candidate would change for each patient.
+///
+/// Pure: the history is given as the input events' bytes in topic order.
+/// `timer.fired` inputs are ignored and timers fire by event time, as
+/// `carepath evaluate` does (PATHWAY.md section 7): a recorded `timer.fired`
+/// names a timer of the baseline, which the candidate may schedule at
+/// another time or not at all. Recommendations and tasks are matched by id,
+/// which the history determines (patient, code, and which issuance it is).
+public struct WhatIfReport: Sendable, Hashable {
+    /// Added, removed or changed.
+    public enum Change: String, Sendable, Hashable, Comparable {
+        case added, removed, changed
+
+        public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
+        private var order: Int { self == .added ? 0 : self == .removed ? 1 : 2 }
+    }
+
+    /// One field whose value differs.
+    public struct FieldChange: Sendable, Hashable {
+        public var field: String
+        public var before: String
+        public var after: String
+
+        public init(field: String, before: String, after: String) {
+            self.field = field
+            self.before = before
+            self.after = after
+        }
+    }
+
+    /// A recommendation or task that the candidate adds, removes or changes.
+    public struct Difference: Sendable, Hashable {
+        public var change: Change
+        public var id: String
+        public var code: String
+        /// Its fields under the baseline (nil when added).
+        public var before: [(field: String, value: String)]?
+        /// Its fields under the candidate (nil when removed).
+        public var after: [(field: String, value: String)]?
+        /// For a change: the fields that differ.
+        public var fields: [FieldChange]
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.change == b.change && a.id == b.id && a.code == b.code && a.fields == b.fields
+                && a.before.map { $0.map { [$0.field, $0.value] } } == b.before.map { $0.map { [$0.field, $0.value] } }
+                && a.after.map { $0.map { [$0.field, $0.value] } } == b.after.map { $0.map { [$0.field, $0.value] } }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(change)
+            hasher.combine(id)
+            hasher.combine(fields)
+        }
+    }
+
+    /// What would change for one patient.
+    public struct PatientChanges: Sendable, Hashable {
+        public var patientId: String
+        public var recommendations: [Difference]
+        public var tasks: [Difference]
+    }
+
+    /// Added, removed and changed counts.
+    public struct Counts: Sendable, Hashable {
+        public var added = 0
+        public var removed = 0
+        public var changed = 0
+
+        public init(added: Int = 0, removed: Int = 0, changed: Int = 0) {
+            self.added = added
+            self.removed = removed
+            self.changed = changed
+        }
+
+        mutating func count(_ differences: [Difference]) {
+            for d in differences {
+                switch d.change {
+                case .added: added += 1
+                case .removed: removed += 1
+                case .changed: changed += 1
+                }
+            }
+        }
+    }
+
+    public var baselineVersion: String
+    public var candidateVersion: String
+    /// The thresholds whose values differ: name, baseline value, candidate value.
+    public var thresholds: [FieldChange]
+    public var until: Timestamp?
+    public var inputsRead: Int
+    public var timerFiredIgnored: Int
+    public var patientsEvaluated: Int
+    /// Only the patients with at least one difference, sorted by id.
+    public var patients: [PatientChanges]
+    public var recommendations: Counts
+    public var tasks: Counts
+
+    /// Evaluates `history` under both rulesets and compares.
+    /// - Parameters:
+    ///   - history: the input events, each as its JSON bytes, in topic order.
+    ///   - baseline: the ruleset in force.
+    ///   - candidate: the changed ruleset.
+    ///   - until: timers due up to this time fire at the end (nil: the latest
+    ///     accepted event's time, as `carepath evaluate` does).
+    public static func evaluate(history: some Sequence<[UInt8]>, baseline: Ruleset, candidate: Ruleset,
+                                until: Timestamp?) -> WhatIfReport {
+        var before = OfflineEvaluator(ruleset: baseline)
+        var after = OfflineEvaluator(ruleset: candidate)
+        var scratch: [OutputMessage] = []
+        var read = 0
+        var ignored = 0
+        for (n, bytes) in history.enumerated() {
+            read += 1
+            if case .event(let event) = InputDecoder.outcome(of: bytes), event.type == .timerFired {
+                ignored += 1
+                continue
+            }
+            before.process(bytes, lineNumber: n, into: &scratch)
+            after.process(bytes, lineNumber: n, into: &scratch)
+            scratch.removeAll(keepingCapacity: true)
+        }
+        before.finish(until: until, into: &scratch)
+        after.finish(until: until, into: &scratch)
+
+        var report = WhatIfReport(
+            baselineVersion: baseline.version, candidateVersion: candidate.version,
+            thresholds: Ruleset.thresholdNames.compactMap { name in
+                let a = baseline.threshold(name), b = candidate.threshold(name)
+                return a == b ? nil : FieldChange(field: name, before: a.map(Self.text) ?? "-", after: b.map(Self.text) ?? "-")
+            },
+            until: until, inputsRead: read, timerFiredIgnored: ignored,
+            patientsEvaluated: Set(before.patients.keys).union(after.patients.keys).count,
+            patients: [], recommendations: Counts(), tasks: Counts())
+        for patientId in Set(before.patients.keys).union(after.patients.keys).sorted() {
+            let a = before.patients[patientId], b = after.patients[patientId]
+            let recommendations = differences(a?.recommendations ?? [:], b?.recommendations ?? [:], code: { $0.code.rawValue }, fields: Self.fields(of:))
+            let tasks = differences(a?.tasks ?? [:], b?.tasks ?? [:], code: { $0.code.rawValue }, fields: Self.fields(of:))
+            guard !recommendations.isEmpty || !tasks.isEmpty else { continue }
+            report.recommendations.count(recommendations)
+            report.tasks.count(tasks)
+            report.patients.append(PatientChanges(patientId: patientId, recommendations: recommendations, tasks: tasks))
+        }
+        return report
+    }
+
+    /// The fields compared for a recommendation (the ruleset version is left
+    /// out: it always differs).
+    static func fields(of r: Recommendation) -> [(field: String, value: String)] {
+        [("status", r.status.rawValue), ("priority", r.priority.rawValue), ("indicator", r.indicator.rawValue),
+         ("issuedAt", r.issuedAt.rfc3339), ("cause", r.causationEventId), ("pathwayState", r.pathwayState.rawValue),
+         ("statusReason", r.statusReason ?? "-"), ("summary", r.summary), ("detail", r.detail)]
+    }
+
+    /// The fields compared for a task.
+    static func fields(of t: CareTask) -> [(field: String, value: String)] {
+        [("status", t.status.rawValue), ("priority", t.priority.rawValue), ("authoredOn", t.authoredOn.rfc3339),
+         ("windowStart", t.executionPeriod?.start.rfc3339 ?? "-"), ("windowEnd", t.executionPeriod?.end.rfc3339 ?? "-"),
+         ("statusReason", t.statusReason ?? "-"), ("basedOn", t.basedOn)]
+    }
+
+    static func differences<T>(_ a: [String: T], _ b: [String: T], code: (T) -> String,
+                               fields: (T) -> [(field: String, value: String)]) -> [Difference] {
+        var out: [Difference] = []
+        for id in Set(a.keys).union(b.keys) {
+            switch (a[id], b[id]) {
+            case (let x?, nil):
+                out.append(Difference(change: .removed, id: id, code: code(x), before: fields(x), after: nil, fields: []))
+            case (nil, let y?):
+                out.append(Difference(change: .added, id: id, code: code(y), before: nil, after: fields(y), fields: []))
+            case (let x?, let y?):
+                let fx = fields(x), fy = fields(y)
+                let changed = zip(fx, fy).filter { $0.value != $1.value }
+                    .map { FieldChange(field: $0.field, before: $0.value, after: $1.value) }
+                if !changed.isEmpty {
+                    out.append(Difference(change: .changed, id: id, code: code(x), before: fx, after: fy, fields: changed))
+                }
+            case (nil, nil): break
+            }
+        }
+        return out.sorted { ($0.code, $0.change, $0.id) < ($1.code, $1.change, $1.id) }
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        var w = JSONWriter(capacity: 16)
+        w.value(value)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
