@@ -108,6 +108,8 @@ struct LiveDemo {
         if keepRunning {
             say("carepath keeps running: feed it with   kcat -b \(cluster.bootstrapServers) -t \(topics.input) -K: -P")
             say("                        read it with   kcat -b \(cluster.bootstrapServers) -t \(topics.recommendations) -C")
+            say("                        inspect        carepath inspect PATIENT --store \(folder)/carepath.sqlite")
+            say("                        what-if        carepath replay --brokers \(cluster.bootstrapServers) --ruleset FILE")
             say("Ctrl-C stops it.")
         } else {
             service.stop()

@@ -3,6 +3,7 @@ import CarepathRuntime
 import CarepathStore
 import Foundation
 import Kafka
+import Logging
 import Pathway
 
 /// The Kafka cluster an operator's command talks to: `--brokers` (or
@@ -15,6 +16,15 @@ func clusterAddress(_ configuration: RuntimeConfiguration, command: String) thro
         return address
     }
     throw CommandFailure("\(command) needs a Kafka cluster: pass --brokers HOST:PORT or set CAREPATH_BROKERS (no embedded cluster address in \(file))")
+}
+
+/// The logger of an operator's command: the command reports its own outcome
+/// (and a failure as one line), so by default only critical logs show;
+/// CAREPATH_LOG_LEVEL=debug (or any level but info) shows the clients' logs.
+func operatorLogger(_ configuration: RuntimeConfiguration) -> Logger {
+    var quiet = configuration
+    if quiet.logLevel == "info" { quiet.logLevel = "critical" }
+    return makeLogger(quiet)
 }
 
 /// librdkafka properties for an operator's command: the configured ones, on `bootstrap`.

@@ -68,10 +68,7 @@ struct Replay: AsyncParsableCommand {
         let baseline = try loadRuleset(configuration.rulesetPath)
         let bootstrap = try clusterAddress(configuration, command: "replay")
         let kafka = try kafkaConfiguration(configuration, bootstrap: bootstrap)
-        // The progress bar and the report speak for the command; logs only for trouble.
-        var quiet = configuration
-        if quiet.logLevel == "info" { quiet.logLevel = "warning" }
-        let logger = makeLogger(quiet)
+        let logger = operatorLogger(configuration)
         let reader = TopicReader(kafka: kafka, topic: configuration.topics.input, logger: logger)
         let startOffsets = try Self.parseOffsets(from)
         let progress = ProgressDisplay(label: ruleset == nil ? "replay" : "what-if")

@@ -39,10 +39,16 @@ struct Republish: AsyncParsableCommand {
         let bootstrap = try clusterAddress(configuration, command: "republish")
         var kafka = try kafkaConfiguration(configuration, bootstrap: bootstrap)
         kafka["enable.idempotence"] = "true"
-        var quiet = configuration
-        if quiet.logLevel == "info" { quiet.logLevel = "warning" }
-        let logger = makeLogger(quiet)
+        let logger = operatorLogger(configuration)
         let store = try openExistingStore(configuration.storePath)
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(configuration: kafka, logger: logger)
+            try await producer.checkReachable()
+        } catch {
+            await store.close()
+            throw CommandFailure(error.message)
+        }
         let rows: [OutboxRecord]
         do {
             rows = try await store.outbox(since: sinceTime, patientId: patient)
@@ -52,15 +58,9 @@ struct Republish: AsyncParsableCommand {
         }
         await store.close()
         guard !rows.isEmpty else {
+            try? await producer.shutdown()
             writeStandardOutput(Array("nothing to republish: no message created since \(sinceTime.rfc3339)\(patient.map { " for patient \($0)" } ?? "")\n".utf8))
             return
-        }
-        let producer: KafkaProducer
-        do {
-            producer = try KafkaProducer(configuration: kafka, logger: logger)
-            try await producer.checkReachable()
-        } catch {
-            throw CommandFailure(error.message)
         }
         var delivered = 0
         var failures: [String: Int] = [:]
