@@ -59,16 +59,18 @@ test-schemas: deps
 	done; \
 	$(PYTHON) Tests/schema/check_schemas.py --bin $(BIN) --outputs "$$tmp/outputs.jsonl"
 
-## The main job. Until the Kafka runtime lands, it evaluates the example
-## cohort offline and shows each patient's pathway.
+## The main job: carepath live on an embedded Kafka cluster, fed the example
+## histories and a synthetic mix, each change shown as it is published.
 demo: build
 	@$(BIN) demo $(if $(wildcard $(SHARED)/scenarios),--scenarios $(SHARED)/scenarios)
 
-## Release-mode benchmarks (figures, not tests): offline evaluation, then Kafka.
+## Release-mode benchmarks (figures, not tests): offline evaluation, Kafka
+## clients against raw librdkafka, then the end-to-end pipeline.
 bench: deps
 	@$(SWIFT) build -c release --product carepath-bench
 	@.build/release/carepath-bench evaluate --patients 10000 --events 20
 	@.build/release/carepath-bench kafka
+	@.build/release/carepath-bench pipeline
 
 clean:
 	@rm -rf .build

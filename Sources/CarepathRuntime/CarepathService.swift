@@ -152,7 +152,15 @@ public final class CarepathService: Sendable {
         while !isStopping {
             let messages = try await consumer.poll(maxMessages: settings.batchSize, timeout: settings.batchWait)
             let assignment = consumer.assignment
-            metrics.update { $0.ready = !assignment.isEmpty || $0.ready }
+            // Lag: the last high watermark librdkafka fetched less the store's next offset.
+            var lag: [Int32: Int64] = [:]
+            for tp in assignment {
+                if let high = consumer.lastKnownHighWatermark(tp) { lag[tp.partition] = max(0, high - (offsets.next(tp) ?? 0)) }
+            }
+            metrics.update {
+                $0.ready = !assignment.isEmpty || $0.ready
+                $0.lag = lag
+            }
             // A message before the store's next offset was processed already (a
             // seek raced a fetch): skipping it is what exactly-once requires.
             let fresh = messages.filter { $0.offset >= offsets.next($0.topicPartition) ?? 0 }
@@ -251,7 +259,11 @@ final class OffsetBook: Sendable {
                     out[tp] = next
                 } else if let groupOffset = committed[tp], groupOffset > 0 {
                     throw RuntimeError(
-                        "\(tp) was processed up to offset \(groupOffset) by another member of the consumer group, but this store has never processed it: its patients' history is elsewhere. A SQLite store serves one instance; run one instance per group, or replay the topic into this store (`carepath replay`) before starting")
+                        "\(tp) was processed up to offset \(groupOffset) by another member of the consumer group, but this store has never processed it: its patients' history is elsewhere. A SQLite store serves one instance; run one instance per group, or rebuild a store with `carepath replay --into NEW.sqlite` and start this instance on it")
+                } else {
+                    // Never processed: from offset 0, so that history gone to
+                    // retention is an error (the consumer checks), never a silent skip.
+                    out[tp] = 0
                 }
             }
             return out

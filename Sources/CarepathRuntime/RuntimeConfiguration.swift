@@ -112,6 +112,9 @@ public struct RuntimeConfiguration: Sendable, Hashable {
             default:
                 if name.hasPrefix(Self.kafkaPrefix), name.count > Self.kafkaPrefix.count {
                     let property = String(name.dropFirst(Self.kafkaPrefix.count)).lowercased().replacingUnderscores
+                    if let own = Self.ownSettings[property] {
+                        throw ConfigurationError("\(name) (\(origin)) is not passed to librdkafka: \(own)")
+                    }
                     kafkaProperties[property] = value
                 } else {
                     throw ConfigurationError("unknown setting \(name) (\(origin)); run `carepath config check --help` for the list")
@@ -183,6 +186,17 @@ public struct RuntimeConfiguration: Sendable, Hashable {
         }
         return out
     }
+
+    /// librdkafka properties carepath sets from its own settings (or itself):
+    /// passing them under CAREPATH_KAFKA_ would silently fight those.
+    static let ownSettings: [String: String] = [
+        "bootstrap.servers": "set CAREPATH_BROKERS instead",
+        "group.id": "set CAREPATH_GROUP instead",
+        "session.timeout.ms": "set CAREPATH_SESSION_TIMEOUT_MS instead",
+        "enable.auto.commit": "carepath commits offsets itself, after the store; remove it",
+        "enable.auto.offset.store": "carepath commits offsets itself, after the store; remove it",
+        "auto.offset.reset": "carepath never skips input silently (it is always error); remove it",
+    ]
 
     /// Whether a librdkafka property holds a secret (passwords, keys, tokens).
     public static func isSecret(_ property: String) -> Bool {

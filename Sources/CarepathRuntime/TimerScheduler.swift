@@ -73,7 +73,10 @@ public final class TimerScheduler: Sendable {
         return announced
     }
 
-    /// The `timer.fired` CloudEvent for a timer: `id` = the timer id, `time` = its due time.
+    /// The `timer.fired` CloudEvent for a timer: `id` = the timer id, `time` = its due time,
+    /// keyed by the patient and sent to the partition the patient's inputs came
+    /// from (librdkafka's default partitioner is not the Java client's, so the
+    /// key alone could put it elsewhere and break per-patient order).
     public static func announcement(of timer: StoredTimer, inputTopic: String) -> ProducerMessage {
         var w = JSONWriter(capacity: 384)
         w.object { o in
@@ -91,7 +94,7 @@ public final class TimerScheduler: Sendable {
                 }
             }
         }
-        return ProducerMessage(topic: inputTopic, key: Array(timer.patientId.utf8), value: w.bytes,
+        return ProducerMessage(topic: inputTopic, partition: timer.inputPartition, key: Array(timer.patientId.utf8), value: w.bytes,
                                headers: [KafkaHeader("carepath-id", timer.timer.id)])
     }
 }

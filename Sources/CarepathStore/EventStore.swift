@@ -119,10 +119,15 @@ public struct OutboxFailure: Sendable, Hashable {
 public struct StoredTimer: Sendable, Hashable {
     public var timer: ScheduledTimer
     public var patientId: String
+    /// The input partition the patient's events were read from, when known:
+    /// the timer's `timer.fired` goes there, beside the patient's events,
+    /// whichever partitioner the hospital's producers use.
+    public var inputPartition: Int32?
 
-    public init(timer: ScheduledTimer, patientId: String) {
+    public init(timer: ScheduledTimer, patientId: String, inputPartition: Int32? = nil) {
         self.timer = timer
         self.patientId = patientId
+        self.inputPartition = inputPartition
     }
 }
 

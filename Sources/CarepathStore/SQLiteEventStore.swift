@@ -359,8 +359,14 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     public func timersToAnnounce(dueBy now: Timestamp, limit: Int) async throws(StoreError) -> [StoredTimer] {
         try await perform { db throws(StoreError) in
-            let statement = try db.statement(
-                "SELECT timer_id, patient_id, code, due_at FROM timers WHERE announced_at IS NULL AND due_at <= ? ORDER BY due_at, patient_id, timer_id LIMIT ?")
+            // The partition of the patient's latest input: where its timer.fired belongs.
+            let statement = try db.statement("""
+                SELECT timer_id, patient_id, code, due_at,
+                       (SELECT p.partition FROM processed_inputs p
+                         WHERE p.patient_id = timers.patient_id AND p.partition IS NOT NULL
+                         ORDER BY p.offset DESC LIMIT 1)
+                  FROM timers WHERE announced_at IS NULL AND due_at <= ? ORDER BY due_at, patient_id, timer_id LIMIT ?
+                """)
             statement.bind(1, now.millisecondsSinceEpoch)
             statement.bind(2, limit)
             var timers: [StoredTimer] = []
@@ -371,7 +377,8 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 timers.append(StoredTimer(
                     timer: ScheduledTimer(id: statement.string(0), code: code,
                                           dueAt: Timestamp(millisecondsSinceEpoch: statement.int64(3))),
-                    patientId: statement.string(1)))
+                    patientId: statement.string(1),
+                    inputPartition: statement.isNull(4) ? nil : Int32(truncatingIfNeeded: statement.int64(4))))
             }
             return timers
         }

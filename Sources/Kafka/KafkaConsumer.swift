@@ -142,6 +142,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         state.withLock { $0.assignment = Set(assignment.keys) }
     }
 
+    /// The high watermark librdkafka last saw for a partition in a fetch
+    /// response, without asking the broker (nil before the first fetch).
+    public func lastKnownHighWatermark(_ partition: TopicPartition) -> Int64? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
+
     /// The partition ids of `topic`, sorted.
     /// - Throws: ``KafkaError`` when no broker answers within `timeout` or the topic does not exist.
     public func partitions(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [Int32] {
@@ -233,7 +243,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let (low, high) = try client.watermarks(tp, timeoutMilliseconds: 10_000)
         if offset < low {
             throw KafkaError(code: RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE.rawValue, name: "OFFSET_OUT_OF_RANGE",
-                             message: "\(tp): the next offset to read, \(offset), is below the partition's low watermark \(low): messages \(offset)-\(low - 1) are gone (retention or size limit); restore them or rebuild from a replay before resuming",
+                             message: "\(tp): the next offset to read, \(offset), is below the partition's low watermark \(low): messages \(offset)-\(low - 1) are gone (retention or size limit) and carepath never skips input silently; restore them, or start from a store that processed them",
                              isFatal: true)
         }
         if offset > high {

@@ -116,6 +116,46 @@ public struct OfflineEvaluator: Sendable {
         return messages
     }
 
+    /// Evaluates a whole JSONL document and hands the output on as it goes,
+    /// as JSONL in chunks of about `chunkSize` bytes: what `carepath evaluate`
+    /// prints, without holding every message in memory.
+    /// - Parameters:
+    ///   - jsonl: input events, one a line; blank lines are skipped (but counted).
+    ///   - until: fire timers due up to this time; by default the latest accepted event's time.
+    ///   - ruleset: the thresholds.
+    ///   - chunkSize: how many bytes are gathered before `write` is called.
+    ///   - write: receives the output, in order; the same bytes as
+    ///     ``jsonl(_:)`` of ``evaluate(jsonl:until:ruleset:topics:)``.
+    /// - Returns: how many messages were written.
+    @discardableResult
+    public static func evaluate(jsonl: [UInt8], until: Timestamp? = nil, ruleset: Ruleset = .standard,
+                                topics: TopicNames = .standard, chunkSize: Int = 1 << 20,
+                                write: ([UInt8]) -> Void) -> Int {
+        var evaluator = OfflineEvaluator(ruleset: ruleset, topics: topics)
+        var messages: [OutputMessage] = []
+        var w = JSONWriter(capacity: chunkSize + 64 * 1024)
+        var count = 0
+        func drain(_ final: Bool) {
+            count += messages.count
+            for m in messages {
+                m.writeLine(to: &w)
+                w.raw(CollectionOfOne(UInt8(ascii: "\n")))
+            }
+            messages.removeAll(keepingCapacity: true)
+            if w.bytes.count >= chunkSize || (final && !w.bytes.isEmpty) {
+                write(w.bytes)
+                w.bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        for (n, line) in Lines(jsonl).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+            evaluator.process(Array(line), lineNumber: n, into: &messages)
+            drain(false)
+        }
+        evaluator.finish(until: until, into: &messages)
+        drain(true)
+        return count
+    }
+
     /// Writes messages as `evaluate` prints them, one JSON object a line.
     public static func jsonl(_ messages: [OutputMessage]) -> [UInt8] {
         var w = JSONWriter(capacity: messages.count * 1024)

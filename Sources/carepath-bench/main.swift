@@ -10,9 +10,12 @@
 // (the input of `carepath evaluate --events`).
 //
 // `--output FILE` writes the last run's output JSONL (what `carepath evaluate` prints).
-// `--encoder lines` (the default) writes each message's line with its own
-// JSONWriter and appends it to the output, exactly the bytes OfflineEvaluator.jsonl
-// gives; `--encoder offline` calls OfflineEvaluator.jsonl into one buffer.
+// `--encoder stream` (the default) is exactly `carepath evaluate`: the cohort as
+// one JSONL buffer, OfflineEvaluator.evaluate(jsonl:write:) turning it into output
+// JSONL chunk by chunk (each 1 MiB chunk handed on and its buffer reused, as
+// evaluate writes it to standard output). `--encoder lines` keeps every message
+// and writes each message's line with its own JSONWriter into one output buffer;
+// `--encoder offline` keeps every message and calls OfflineEvaluator.jsonl.
 // `kafka` runs the Kafka transport benchmark (docs/kafka.md).
 import CarepathJSON
 import CarepathSimulation
@@ -25,7 +28,8 @@ struct Options {
     var events = 20
     var seed: UInt64 = 1
     var runs = 3
-    var offlineEncoder = false
+    var encoder = Encoder.stream
+    enum Encoder: String { case stream, lines, offline }
     var output: String?
     /// Cohort start: presentations spread over the following year.
     static let start = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
@@ -35,7 +39,7 @@ func usage(_ problem: String? = nil) -> Never {
     var text = ""
     if let problem { text += "carepath-bench: \(problem)\n" }
     text += """
-        usage: carepath-bench evaluate [--patients N] [--events N] [--seed N] [--runs N] [--encoder lines|offline] [--output FILE]
+        usage: carepath-bench evaluate [--patients N] [--events N] [--seed N] [--runs N] [--encoder stream|lines|offline] [--output FILE]
                carepath-bench cohort [--patients N] [--events N] [--seed N] > cohort.jsonl
                carepath-bench kafka
                carepath-bench pipeline [PATIENTS=5000] [EVENTS=20] [RATE=1000] [SECONDS=20]
@@ -61,8 +65,8 @@ func parse(_ arguments: [String]) -> Options {
         case "--runs" where command == "evaluate":
             guard let n = Int(value), n >= 1 else { usage("--runs must be a positive integer") }; options.runs = n
         case "--encoder" where command == "evaluate":
-            guard value == "lines" || value == "offline" else { usage("--encoder must be lines or offline") }
-            options.offlineEncoder = value == "offline"
+            guard let encoder = Options.Encoder(rawValue: value) else { usage("--encoder must be stream, lines or offline") }
+            options.encoder = encoder
         case "--output" where command == "evaluate": options.output = value
         default: usage("unknown option \(flag)")
         }
@@ -80,6 +84,29 @@ struct Run {
 
     var eventsPerSecond: Double { Double(inputEvents) / seconds }
     var messagesPerSecond: Double { Double(outputMessages) / seconds }
+}
+
+/// One timed evaluation as `carepath evaluate` does it: the file's bytes in,
+/// JSONL out in chunks; the output kept only when `keep` (for --output).
+func evaluateStreaming(_ document: [UInt8], lines: Int, keep: Bool) -> Run {
+    let clock = ContinuousClock()
+    var bytes = 0
+    var messages = 0
+    var deadLetters = 0
+    var kept: [UInt8] = []
+    let deadLetterTopic = Array("{\"topic\":\"\(TopicNames.standard.deadLetters)\"".utf8)
+    let elapsed = clock.measure {
+        messages = OfflineEvaluator.evaluate(jsonl: document) { chunk in
+            bytes += chunk.count
+            if keep { kept.append(contentsOf: chunk) }
+        }
+    }
+    if keep {
+        deadLetters = Lines(kept).reduce(0) { $0 + ($1.starts(with: deadLetterTopic) ? 1 : 0) }
+    }
+    let c = elapsed.components
+    return Run(seconds: Double(c.seconds) + Double(c.attoseconds) * 1e-18, inputEvents: lines, outputMessages: messages,
+               outputBytes: bytes, deadLetters: deadLetters, jsonl: kept)
 }
 
 /// One timed evaluation: decode, decide, encode, JSONL.
@@ -154,9 +181,14 @@ let inputBytes = lines.reduce(0) { $0 + $1.count + 1 }
 print("carepath-bench evaluate: seed \(options.seed), \(options.patients) patients x \(options.events) events, "
       + "\(fmt(Double(inputBytes) / 1_048_576, 1)) MiB of JSONL (generated in \(fmt(generationSeconds, 2)) s, not timed)")
 
+// `carepath evaluate` reads the file into one buffer: so does the streaming run.
+let document = options.encoder == .stream ? Array(lines.joined(separator: [UInt8(ascii: "\n")])) + [UInt8(ascii: "\n")] : []
 var runs: [Run] = []
 for i in 1...options.runs {
-    var run = evaluate(lines, offlineEncoder: options.offlineEncoder)
+    var run = switch options.encoder {
+    case .stream: evaluateStreaming(document, lines: lines.count, keep: i == options.runs && options.output != nil)
+    case .lines, .offline: evaluate(lines, offlineEncoder: options.encoder == .offline)
+    }
     if i == options.runs, let path = options.output {
         guard FileManager.default.createFile(atPath: path, contents: Data(run.jsonl)) else { usage("cannot write \(path)") }
     }
@@ -172,7 +204,8 @@ print("""
 
     patients                \(options.patients)
     input events            \(best.inputEvents)
-    output messages         \(best.outputMessages) (\(best.deadLetters) dead letters)
+    output messages         \(best.outputMessages)\(options.encoder == .stream && options.output == nil ? "" : " (\(runs.last!.deadLetters) dead letters)")
+    encoder                 \(options.encoder.rawValue)
     output bytes            \(best.outputBytes) (\(fmt(Double(best.outputBytes) / 1_048_576, 1)) MiB)
     seconds                 best \(fmt(best.seconds, 3))  median \(fmt(median.seconds, 3))  (\(options.runs) runs)
     input events/s          best \(fmt(best.eventsPerSecond))  median \(fmt(median.eventsPerSecond))

@@ -45,10 +45,13 @@ struct Evaluate: ParsableCommand {
         }
         let rules = try loadRuleset(ruleset)
         let input = try readFile(events, what: "events file")
-        let messages = OfflineEvaluator.evaluate(jsonl: input, until: untilTime, ruleset: rules)
         switch format {
-        case .jsonl: writeStandardOutput(OfflineEvaluator.jsonl(messages))
-        case .timeline: writeStandardOutput(Array(Timeline(color: Timeline.terminalWantsColor).render(messages).utf8))
+        case .jsonl:
+            // Written as it is produced: a long history never sits in memory twice.
+            OfflineEvaluator.evaluate(jsonl: input, until: untilTime, ruleset: rules) { writeStandardOutput($0) }
+        case .timeline:
+            let messages = OfflineEvaluator.evaluate(jsonl: input, until: untilTime, ruleset: rules)
+            writeStandardOutput(Array(Timeline(color: Timeline.terminalWantsColor).render(messages).utf8))
         }
     }
 }

@@ -42,7 +42,7 @@ struct Replay: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Start offsets, PARTITION=OFFSET,... (others start at 0).", valueName: "P=O,..."))
     var from: String?
 
-    @Option(name: .long, help: ArgumentHelp("What-if: the candidate ruleset file ({\"version\": ..., \"thresholds\": {...}}).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("What-if: the candidate ruleset file ({\"thresholds\": {\"NAME\": value, ...}}).", valueName: "FILE"))
     var ruleset: String?
 
     @Option(name: .long, help: ArgumentHelp("What-if: fire timers due up to this RFC 3339 time (default now).", valueName: "TIME"))

@@ -66,6 +66,10 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw CommandFailure("\(error)")
         }
+        if cluster != nil, let known = try? await store.nextOffsets(topic: configuration.topics.input), !known.isEmpty {
+            await store.close()
+            throw CommandFailure("the store \(configuration.storePath) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
+        }
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (name, value) in configuration.kafkaProperties { kafka[name] = value }
         let metrics = RuntimeMetrics()

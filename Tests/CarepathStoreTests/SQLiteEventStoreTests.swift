@@ -163,6 +163,25 @@ struct SQLiteEventStoreTests {
         #expect(try await store.timersToAnnounce(dueBy: farFuture, limit: 1_000).count == due.count - 1)
     }
 
+    @Test("a due timer names the input partition its patient's events were read from")
+    func timerPartition() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        let streams = syntheticStreams(patients: 6, events: 4)
+        var batch = StoreBatch(recordedAt: now)
+        var partitionOf: [String: Int32] = [:]
+        for (n, (patientId, events)) in streams.sorted(by: { $0.key < $1.key }).enumerated() {
+            partitionOf[patientId] = Int32(n % 3)
+            batch.record(events, position: .init(topic: "clinical.events", partition: Int32(n % 3), offset: Int64(n)), topics: .standard)
+        }
+        try await store.commit(batch)
+        let due = try await store.timersToAnnounce(dueBy: Timestamp(rfc3339: "2099-01-01T00:00:00Z")!, limit: 1_000)
+        try #require(!due.isEmpty)
+        for timer in due {
+            #expect(timer.inputPartition == partitionOf[timer.patientId], "\(timer.timer.id)")
+        }
+    }
+
     @Test("the file is owner-only, survives a reopen, and a newer schema is refused")
     func fileAndSchema() async throws {
         let folder = try ScratchFolder()

@@ -53,6 +53,22 @@ struct PropertyTests {
         check(await Self.smallEvaluation(seed), "determinism", Properties.deterministic)
     }
 
+    @Test("evaluating as a stream writes the same bytes as evaluating whole, whatever the chunk size", arguments: [1, 4_096, 1 << 20])
+    func streamingEqualsWhole(chunkSize: Int) {
+        let document = CohortGenerator(seed: 5, patients: Self.smallPatients, start: Self.start).jsonl()
+        let until = Timestamp(rfc3339: "2027-06-01T00:00:00Z")!
+        let whole = OfflineEvaluator.evaluate(jsonl: document, until: until)
+        var streamed: [UInt8] = []
+        var chunks = 0
+        let count = OfflineEvaluator.evaluate(jsonl: document, until: until, chunkSize: chunkSize) { chunk in
+            streamed += chunk
+            chunks += 1
+        }
+        #expect(count == whole.count)
+        #expect(streamed == OfflineEvaluator.jsonl(whole))
+        #expect(chunkSize > 1 || chunks > 100, "a tiny chunk size hands the output on line by line")
+    }
+
     @Test("the generator is deterministic: the same seed gives the same bytes, another seed others")
     func generatorDeterministic() {
         let a = CohortGenerator(seed: 42, patients: 25, start: Self.start)

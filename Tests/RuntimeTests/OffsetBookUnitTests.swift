@@ -38,23 +38,22 @@ struct OffsetBookUnitTests {
         #expect(description.contains("offset 5"))
     }
 
-    @Test("a partition nobody processed is absent from the answer: it starts at the beginning")
-    func nobodyProcessed() throws {
-        // Given a store that knows partition 0
+    @Test("a partition nobody processed starts at offset 0, so that history gone to retention is an error, not a skip")
+    func neverProcessed() throws {
+        // Given a store that knows partition 0 only
         let book = OffsetBook([0: 42])
 
         // When partitions 1 (no committed offset) and 3 (committed at 0) are assigned with 0
         let start = try book.startingPoints(for: [Self.tp(0), Self.tp(1), Self.tp(3)], committed: [Self.tp(3): 0])
 
-        // Then only partition 0 has a starting point
-        #expect(start == [Self.tp(0): 42])
-        #expect(start[Self.tp(1)] == nil)
+        // Then partition 0 starts at the store's offset, the others at 0
+        #expect(start == [Self.tp(0): 42, Self.tp(1): 0, Self.tp(3): 0])
     }
 
-    @Test("an empty store and an empty group: every partition starts at the beginning")
+    @Test("an empty store and an empty group: every partition starts at offset 0")
     func emptyStore() throws {
         let book = OffsetBook([:])
-        #expect(try book.startingPoints(for: [Self.tp(0), Self.tp(1)], committed: [:]).isEmpty)
+        #expect(try book.startingPoints(for: [Self.tp(0), Self.tp(1)], committed: [:]) == [Self.tp(0): 0, Self.tp(1): 0])
         #expect(book.count == 0)
     }
 

@@ -55,6 +55,13 @@ extension RuntimeClusterTests {
             let running = try harness.startService(store: live)
             let reader = try harness.reader()
             _ = try await reader.read(until: { PerPatientStreams(live: $0).messageCount >= expected.messageCount })
+            // All read: the consumer lag /metrics reports is 0 on every partition
+            try await eventually("the lag of every partition reaches 0") {
+                let lag = running.service.metrics.snapshot.lag
+                return lag.count == harness.partitions && lag.values.allSatisfy { $0 == 0 }
+            }
+            #expect(running.service.metrics.prometheusText(inputTopic: harness.topics.input)
+                .contains("carepath_consumer_lag{topic=\"clinical.events\",partition=\"3\"} 0\n"))
             try await running.stop()
             await reader.close()
             let inputs = try harness.reader(topics: [harness.topics.input])
@@ -179,6 +186,8 @@ struct OperatorCommandErrorTests {
                                 containing: "unknown setting CAREPATH_GRUOP (environment)")
         Self.expectOneLineError(try runCarepath(["config", "check"], environment: ["CAREPATH_KAFKA_NO_SUCH_THING": "1"], folder: folder),
                                 containing: "unknown Kafka property 'no.such.thing'")
+        Self.expectOneLineError(try runCarepath(["config", "check"], environment: ["CAREPATH_KAFKA_BOOTSTRAP_SERVERS": "k:9092"], folder: folder),
+                                containing: "CAREPATH_KAFKA_BOOTSTRAP_SERVERS (environment) is not passed to librdkafka: set CAREPATH_BROKERS instead")
         Self.expectOneLineError(try runCarepath(["config", "check", "--config", folder.file("absent.env")], folder: folder),
                                 containing: "cannot read the configuration file")
     }

@@ -12,6 +12,13 @@ struct TimerAnnouncementUnitTests {
     static let timer = StoredTimer(timer: ScheduledTimer(id: "P-7/day-90-review/1", code: .day90Review, dueAt: due),
                                    patientId: "P-7")
 
+    @Test("the announcement goes to the partition the patient's inputs came from, when the store knows it")
+    func partition() {
+        var timer = Self.timer
+        timer.inputPartition = 5
+        #expect(TimerScheduler.announcement(of: timer, inputTopic: "clinical.events").partition == 5)
+    }
+
     @Test("the announcement is a valid timer.fired input naming the timer, keyed by the patient, on the input topic")
     func announcement() throws {
         // When a timer is announced
