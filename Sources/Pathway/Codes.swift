@@ -13,11 +13,22 @@ public enum PathwayState: String, Sendable, Hashable, CaseIterable, Comparable {
     case recovering
     case intake
 
-    /// 0 for the most acute state.
-    public var precedence: Int { Self.ordered.firstIndex(of: self)! }
-
-    /// `allCases`, made once: `allCases` builds a new array on every call.
-    private static let ordered = allCases
+    /// 0 for the most acute state: the order of the cases above (a switch, not
+    /// a search, because `<` is on the path of every decision).
+    public var precedence: Int {
+        switch self {
+        case .criticalCare: 0
+        case .surgicalReferral: 1
+        case .infectionWorkup: 2
+        case .antibioticTherapy: 3
+        case .pathologicWorkup: 4
+        case .augmentationEvaluation: 5
+        case .awaitingImaging: 6
+        case .conservativeManagement: 7
+        case .recovering: 8
+        case .intake: 9
+        }
+    }
 
     /// More acute states sort first.
     public static func < (lhs: PathwayState, rhs: PathwayState) -> Bool { lhs.precedence < rhs.precedence }

@@ -173,9 +173,14 @@ public struct Lines: Sequence {
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public func makeIterator() -> AnyIterator<ArraySlice<UInt8>> {
+    public func makeIterator() -> Iterator { Iterator(bytes: bytes) }
+
+    /// The next line each time, without its `\n`.
+    public struct Iterator: IteratorProtocol {
+        let bytes: [UInt8]
         var start = 0
-        return AnyIterator {
+
+        public mutating func next() -> ArraySlice<UInt8>? {
             guard start < bytes.count else { return nil }
             let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
             defer { start = end + 1 }
