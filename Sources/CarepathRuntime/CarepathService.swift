@@ -81,8 +81,16 @@ public final class CarepathService: Sendable {
     ///   instance processed, an offset out of range), ``StoreError``.
     public func run() async throws {
         let offsets = OffsetBook(try await store.nextOffsets(topic: settings.topics.input))
-        let producer = try KafkaProducer(configuration: kafka, logger: logger)
+        var producerConfiguration = kafka
+        // The relay hands librdkafka a whole round at once, so waiting for more
+        // (linger.ms, 5 ms by default) only delays it; a configured value wins.
+        if producerConfiguration["linger.ms"] == nil && producerConfiguration["queue.buffering.max.ms"] == nil {
+            producerConfiguration["linger.ms"] = "0"
+        }
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         try await producer.checkReachable()
+        try await producer.prepare(topics: [settings.topics.recommendations, settings.topics.tasks, settings.topics.domainEvents,
+                                            settings.topics.deadLetters, settings.topics.input])
         var consumerConfiguration = kafka
         consumerConfiguration["group.id"] = settings.group
         consumerConfiguration["session.timeout.ms"] = String(settings.sessionTimeoutMilliseconds)

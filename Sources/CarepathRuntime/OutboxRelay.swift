@@ -2,6 +2,7 @@ public import CarepathStore
 public import Kafka
 public import Logging
 import Pathway
+import Synchronization
 
 /// Publishes the outbox: reads unpublished rows in order, sends them with the
 /// idempotent producer, and marks each published only when Kafka confirms its
@@ -41,8 +42,14 @@ public final class OutboxRelay: Sendable {
 
     /// Publishes until the task is cancelled, waking on ``notify()`` and at
     /// least every `interval` (for retries).
+    ///
+    /// Up to `roundsInFlight` rounds are sent at once: a round's rows go to the
+    /// producer while earlier rounds wait for their acknowledgements, so a row
+    /// committed during a round does not wait for that round's round trip.
+    /// librdkafka keeps each partition's order across rounds (the producer is
+    /// idempotent), and each row is still marked published only on delivery.
     /// - Throws: ``StoreError`` when the store fails; a producer's fatal ``KafkaError``.
-    public func run(interval: Duration = .milliseconds(250)) async throws {
+    public func run(interval: Duration = .milliseconds(250), roundsInFlight: Int = 4) async throws {
         let ticker = Task { [doorbell] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
@@ -50,10 +57,30 @@ public final class OutboxRelay: Sendable {
             }
         }
         defer { ticker.cancel() }
-        while !Task.isCancelled {
-            await doorbell.wait()
-            if Task.isCancelled { break }
-            _ = try await publishDue()
+        let inFlight = InFlightRounds()
+        // A round that throws cancels the group; its deferred ring wakes this
+        // loop, which stops, and the group rethrows the round's error.
+        try await withThrowingDiscardingTaskGroup { group in
+            while !Task.isCancelled && !group.isCancelled {
+                await doorbell.wait()
+                if Task.isCancelled || group.isCancelled { break }
+                while inFlight.count < roundsInFlight {
+                    let rows = try await store.unpublished(limit: roundSize, now: clock.now(), excluding: inFlight.span)
+                    guard let first = rows.first?.sequence, let last = rows.last?.sequence else { break }
+                    let round = inFlight.start(first...last)
+                    group.addTask { [doorbell] in
+                        defer {
+                            inFlight.finish(round)
+                            doorbell.ring()
+                        }
+                        _ = try await self.publish(rows)
+                    }
+                    if rows.count < roundSize { break }
+                }
+                let backlog = try await store.outboxBacklog()
+                metrics.update { $0.outboxBacklog = backlog }
+            }
+            group.cancelAll()
         }
     }
 
@@ -115,4 +142,32 @@ extension OutboxRecord {
                         headers: [KafkaHeader("carepath-id", message.carepathId),
                                   KafkaHeader("carepath-causation-id", message.causationId)])
     }
+}
+
+/// The outbox rounds a relay has sent and not yet seen acknowledged: their
+/// sequence ranges, so that the next round leaves those rows out.
+final class InFlightRounds: Sendable {
+    private let rounds = Mutex<[Int: ClosedRange<Int64>]>([:])
+    private let nextId = Mutex(0)
+
+    var count: Int { rounds.withLock { $0.count } }
+
+    /// The smallest range covering every round in flight.
+    var span: ClosedRange<Int64>? {
+        rounds.withLock { r in
+            guard let low = r.values.map(\.lowerBound).min(), let high = r.values.map(\.upperBound).max() else { return nil }
+            return low...high
+        }
+    }
+
+    func start(_ range: ClosedRange<Int64>) -> Int {
+        let id = nextId.withLock { n in
+            n += 1
+            return n
+        }
+        rounds.withLock { $0[id] = range }
+        return id
+    }
+
+    func finish(_ id: Int) { _ = rounds.withLock { $0.removeValue(forKey: id) } }
 }

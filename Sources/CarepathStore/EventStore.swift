@@ -24,8 +24,9 @@ public protocol EventStore: Sendable {
     ///   another ``StoreError``.
     func commit(_ batch: StoreBatch) async throws(StoreError)
 
-    /// Outbox rows not yet published whose next attempt is due at `now`, oldest first.
-    func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord]
+    /// Outbox rows not yet published whose next attempt is due at `now`, oldest
+    /// first, leaving out the sequences in `excluding` (rows being sent already).
+    func unpublished(limit: Int, now: Timestamp, excluding: ClosedRange<Int64>?) async throws(StoreError) -> [OutboxRecord]
 
     /// Marks rows published (their delivery was confirmed).
     func markPublished(_ sequences: [Int64], at time: Timestamp) async throws(StoreError)
@@ -55,6 +56,13 @@ public protocol EventStore: Sendable {
 
     /// Closes the store; later calls fail.
     func close() async
+}
+
+extension EventStore {
+    /// Outbox rows not yet published whose next attempt is due at `now`, oldest first.
+    public func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord] {
+        try await unpublished(limit: limit, now: now, excluding: nil)
+    }
 }
 
 /// What went wrong in the store.

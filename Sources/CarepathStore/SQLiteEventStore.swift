@@ -22,6 +22,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     public let path: String
     private let queue: DispatchQueue
     private var connection: SQLiteConnection?
+    private let checkpointer: WALCheckpointer?
 
     /// Opens the store at `path`, creating it and migrating its schema as needed.
     /// - Parameters:
@@ -38,6 +39,14 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         try connection.execute("PRAGMA foreign_keys = ON")
         try Self.migrate(connection)
         self.connection = connection
+        if path == ":memory:" {
+            checkpointer = nil
+        } else {
+            // Checkpoints run beside the writer, not inside its commits.
+            try connection.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
+            try connection.execute("PRAGMA journal_size_limit = \(64 << 20)")
+            checkpointer = try WALCheckpointer(path: path, synchronous: durability == .full ? "FULL" : "NORMAL")
+        }
     }
 
     // MARK: - Schema
@@ -129,6 +138,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     }
 
     public func close() async {
+        checkpointer?.stop()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.connection?.close()
@@ -290,12 +300,14 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             attempts: row.int(8))
     }
 
-    public func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord] {
+    public func unpublished(limit: Int, now: Timestamp, excluding: ClosedRange<Int64>?) async throws(StoreError) -> [OutboxRecord] {
         try await perform { db throws(StoreError) in
             let statement = try db.statement(
-                "SELECT \(Self.outboxColumns) FROM outbox WHERE published_at IS NULL AND next_attempt_at <= ? ORDER BY seq LIMIT ?")
+                "SELECT \(Self.outboxColumns) FROM outbox WHERE published_at IS NULL AND next_attempt_at <= ? AND (seq < ? OR seq > ?) ORDER BY seq LIMIT ?")
             statement.bind(1, now.millisecondsSinceEpoch)
-            statement.bind(2, limit)
+            statement.bind(2, excluding?.lowerBound ?? Int64.max)
+            statement.bind(3, excluding?.upperBound ?? Int64.max)
+            statement.bind(4, limit)
             var records: [OutboxRecord] = []
             while try statement.step() { records.append(Self.outboxRecord(statement)) }
             return records

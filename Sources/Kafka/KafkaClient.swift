@@ -113,6 +113,21 @@ final class KafkaClient: @unchecked Sendable {
                          message: "the topic \(topic) does not exist on \(bootstrap); check the topic name and the cluster")
     }
 
+    /// Fetches the metadata of `topic` into the client's cache (its partitions
+    /// and their leaders), so that the first message to it is not held while
+    /// librdkafka looks the topic up.
+    /// - Throws: ``KafkaError`` when no broker answers within `timeoutMilliseconds`.
+    func prepare(topic: String, timeoutMilliseconds: Int32) throws(KafkaError) {
+        guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError(rd_kafka_last_error(), "topic handle for \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(rkt) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, rkt, &metadata, timeoutMilliseconds)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "metadata of \(topic)") }
+    }
+
     /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).
     func watermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0

@@ -118,6 +118,25 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Looks up the topics this producer will write to before the first
+    /// message does (on the embedded broker a first lookup holds messages for
+    /// about half a second).
+    /// - Throws: ``KafkaError`` when no broker answers within `timeout`.
+    public func prepare(topics: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { [client] in
+                do throws(KafkaError) {
+                    for topic in topics { try client.prepare(topic: topic, timeoutMilliseconds: ms) }
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
+    }
+
     /// Checks that the brokers answer, waiting at most `timeout`.
     /// - Throws: ``KafkaError`` naming the bootstrap address when none answers.
     public func checkReachable(timeout: Duration = .seconds(10)) async throws(KafkaError) {

@@ -2,6 +2,7 @@ import CarepathRuntime
 import CarepathSimulation
 import CarepathStore
 import Foundation
+import Synchronization
 import Kafka
 import Logging
 import Pathway
@@ -11,8 +12,14 @@ import Pathway
 /// (durable SQLite store, every output published), and (c) carepath's latency
 /// from produce to published recommendation at a fixed input rate.
 enum PipelineBenchmark {
-    /// Partitions of every topic (`CAREPATH_BENCH_PARTITIONS`, default 4).
-    static let partitions = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_PARTITIONS"] ?? "") ?? 4
+    /// Partitions of every topic for (a) and (b) (`CAREPATH_BENCH_PARTITIONS`,
+    /// default 16): the embedded broker keeps at most 5 MiB per partition, so
+    /// the cohort must be spread wide enough to stay whole.
+    static let partitions = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_PARTITIONS"] ?? "") ?? 16
+
+    /// Partitions for (c) (`CAREPATH_BENCH_LATENCY_PARTITIONS`, default 4): each
+    /// partition a relay round touches costs the embedded broker about 1 ms.
+    static let latencyPartitions = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_LATENCY_PARTITIONS"] ?? "") ?? 4
 
     /// `CAREPATH_STORE_DURABILITY=normal` measures without an fsync per commit.
     static let durability = SQLiteEventStore.Durability(rawValue: ProcessInfo.processInfo.environment["CAREPATH_STORE_DURABILITY"] ?? "full") ?? .full
@@ -25,12 +32,13 @@ enum PipelineBenchmark {
         let lines = CohortGenerator(seed: 1, patients: patients, eventsPerPatient: events, start: start).lines()
         let until = WallClock.system.now()
         let expected = OfflineEvaluator.evaluate(jsonl: Array(lines.joined(separator: [0x0A])) + [0x0A], until: until).count
-        print("pipeline benchmark: \(lines.count) input events (\(patients) patients x \(events)), \(expected) output messages, \(partitions) partitions, embedded cluster (librdkafka 2.0.2 mock), SQLite store (durability \(durability.rawValue))")
+        print("pipeline benchmark: \(lines.count) input events (\(patients) patients x \(events)), \(expected) output messages, \(partitions) partitions (latency: \(latencyPartitions)), embedded cluster (librdkafka 2.0.2 mock), SQLite store (durability \(durability.rawValue))")
 
         // (a) and (b) read the same pre-loaded topic.
         let cluster = try EmbeddedKafkaCluster.startForCarepath(partitions: partitions, logger: logger)
         try cluster.createTopic("bench.pipe.out", partitions: partitions)
         try await feed(lines, to: cluster, logger: logger)
+        try await checkWhole(cluster: cluster, partitions: partitions, logger: logger)
         let bootstrap = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"])
         var clock = ContinuousClock.now
         let piped = try RawLibrdkafka.pipe(configuration: bootstrap, producerConfiguration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "5"]),
@@ -48,9 +56,14 @@ enum PipelineBenchmark {
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
                                       kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
         clock = ContinuousClock.now
-        let running = Task { try await service.run() }
+        let ended = EndFlag()
+        let running = Task {
+            defer { ended.set() }
+            try await service.run()
+        }
         var firstRead: ContinuousClock.Instant?
         while service.metrics.snapshot.published < expected {
+            if ended.isSet { try await running.value; throw BenchmarkError("carepath stopped before publishing everything") }
             if firstRead == nil, service.metrics.snapshot.consumed > 0 { firstRead = .now }
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -77,11 +90,14 @@ enum PipelineBenchmark {
     }
 
     static func latency(rate: Int, seconds: Int, folder: String, logger: Logger) async throws -> [Double] {
-        let partitions = Self.partitions
+        let partitions = Self.latencyPartitions
         let cluster = try EmbeddedKafkaCluster.startForCarepath(partitions: partitions, logger: logger)
         let total = rate * seconds
+        // Clinical times from now on, as live traffic has: a history dated a year
+        // back would make every patient's timers due at once, and the scheduler's
+        // announcements would arrive as a burst no hospital produces.
         let lines = CohortGenerator(seed: 7, patients: max(1, total / 10), eventsPerPatient: 10,
-                                    start: Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 400 * 86_400_000)).lines()
+                                    start: WallClock.system.now()).lines()
         var configuration = RuntimeConfiguration()
         configuration.batchWaitMilliseconds = 2
         let store = try SQLiteEventStore(path: folder + "/latency.sqlite", durability: durability)
@@ -94,6 +110,10 @@ enum PipelineBenchmark {
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "1"]),
             assignment: Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(TopicNames.standard.recommendations, Int32($0)), Optional<Int64>.none) }),
             logger: logger)
+        // The reader's first fetches wait for its connection and metadata: let
+        // it settle before the clock starts, so only carepath is measured.
+        let settled = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < settled { _ = try await reader.poll(maxMessages: 100, timeout: .milliseconds(50)) }
         let sent = SendTimes()
         let reading = Task {
             var samples: [Double] = []
@@ -109,6 +129,9 @@ enum PipelineBenchmark {
             return samples
         }
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "0"]), logger: logger)
+        // Warm the benchmark's own producer up (connection, the input topic's
+        // metadata) so that its first sends do not count against carepath.
+        try await producer.prepare(topics: [TopicNames.standard.input])
         let begin = ContinuousClock.now
         let tick = 10  // ms
         var next = 0
@@ -185,5 +208,33 @@ final class SendTimes: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return times[id]
+    }
+}
+
+/// Set once, read from anywhere.
+final class EndFlag: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension PipelineBenchmark {
+    /// Fails when the embedded broker dropped the start of a partition (its 5 MiB cap).
+    static func checkWhole(cluster: EmbeddedKafkaCluster, partitions: Int, logger: Logger) async throws {
+        let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), assignment: [:],
+                                       logger: logger, readHeaders: false)
+        for p in 0..<Int32(partitions) {
+            let (low, _) = try await reader.watermarks(TopicPartition(TopicNames.standard.input, p))
+            if low > 0 {
+                await reader.close()
+                throw BenchmarkError("the embedded broker dropped \(low) messages of partition \(p) (it keeps 5 MiB per partition): set CAREPATH_BENCH_PARTITIONS higher")
+            }
+        }
+        await reader.close()
     }
 }

@@ -141,6 +141,39 @@ struct SQLiteEventStoreTests {
         #expect(try await store.outbox(since: now, patientId: "NOBODY").isEmpty)
     }
 
+    @Test("rows of rounds in flight are left out of the next round, and come back when not excluded")
+    func outboxExcluding() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        var batch = StoreBatch(recordedAt: now)
+        for (_, events) in syntheticStreams(patients: 1) { batch.record(events, position: nil, topics: .standard) }
+        try await store.commit(batch)
+        let first = try await store.unpublished(limit: 5, now: now)
+        let inFlight = first.first!.sequence...first.last!.sequence
+        let next = try await store.unpublished(limit: 5, now: now, excluding: inFlight)
+        #expect(next.first?.sequence == inFlight.upperBound + 1)
+        #expect(Set(next.map(\.sequence)).isDisjoint(with: Set(first.map(\.sequence))))
+        #expect(try await store.unpublished(limit: 5, now: now, excluding: nil).map(\.sequence) == first.map(\.sequence))
+    }
+
+    @Test("a store on a file checkpoints its WAL in the background and closes cleanly")
+    func backgroundCheckpoint() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        var batch = StoreBatch(recordedAt: now)
+        for (_, events) in syntheticStreams(patients: 30, events: 8) { batch.record(events, position: nil, topics: .standard) }
+        try await store.commit(batch)
+        // The WAL holds the commit until a checkpoint copies it into the database file.
+        let databaseBefore = try FileManager.default.attributesOfItem(atPath: folder.store)[.size] as? Int ?? 0
+        try await Task.sleep(for: .milliseconds(600))
+        let databaseAfter = try FileManager.default.attributesOfItem(atPath: folder.store)[.size] as? Int ?? 0
+        #expect(databaseAfter > databaseBefore, "no checkpoint copied the WAL into \(folder.store)")
+        await store.close()
+        let reopened = try SQLiteEventStore(path: folder.store)
+        #expect(try await reopened.patientIds().count == 30)
+        await reopened.close()
+    }
+
     @Test("timers due are listed once until announced; fired and cancelled timers are gone")
     func timers() async throws {
         let folder = try ScratchFolder()
