@@ -23,6 +23,10 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     private let queue: DispatchQueue
     private var connection: SQLiteConnection?
     private let checkpointer: WALCheckpointer?
+    /// Unpublished outbox rows, counted once and then kept up to date by
+    /// commits and deliveries (only on `queue`): the relay asks after every
+    /// round, and counting a large backlog each time would hold up commits.
+    private var backlog: Int?
 
     /// Opens the store at `path`, creating it and migrating its schema as needed.
     /// - Parameters:
@@ -194,7 +198,13 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     public func commit(_ batch: StoreBatch) async throws(StoreError) {
         try await perform { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) in try Self.write(batch, to: db) }
+            do throws(StoreError) {
+                try db.transaction { () throws(StoreError) in try Self.write(batch, to: db) }
+            } catch {
+                self.backlog = nil
+                throw error
+            }
+            self.backlog? += batch.outbox.count
         }
     }
 
@@ -317,15 +327,24 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     public func markPublished(_ sequences: [Int64], at time: Timestamp) async throws(StoreError) {
         guard !sequences.isEmpty else { return }
         try await perform { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) in
-                let statement = try db.statement(
-                    "UPDATE outbox SET published_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ? AND published_at IS NULL")
-                for sequence in sequences {
-                    statement.reset()
-                    statement.bind(1, time.millisecondsSinceEpoch)
-                    statement.bind(2, sequence)
-                    try statement.run()
+            do throws(StoreError) {
+                let published = try db.transaction { () throws(StoreError) -> Int in
+                    let statement = try db.statement(
+                        "UPDATE outbox SET published_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ? AND published_at IS NULL")
+                    var published = 0
+                    for sequence in sequences {
+                        statement.reset()
+                        statement.bind(1, time.millisecondsSinceEpoch)
+                        statement.bind(2, sequence)
+                        try statement.run()
+                        published += db.changes
+                    }
+                    return published
                 }
+                self.backlog? -= published
+            } catch {
+                self.backlog = nil
+                throw error
             }
         }
     }
@@ -349,8 +368,10 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     public func outboxBacklog() async throws(StoreError) -> Int {
         try await perform { db throws(StoreError) in
+            if let backlog = self.backlog { return backlog }
             let statement = try db.statement("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             try statement.step()
+            self.backlog = statement.int(0)
             return statement.int(0)
         }
     }

@@ -52,7 +52,7 @@ enum PipelineBenchmark {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var configuration = RuntimeConfiguration()
-        configuration.batchSize = 5_000
+        configuration.batchSize = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_BATCH"] ?? "") ?? 5_000
         let store = try SQLiteEventStore(path: folder + "/throughput.sqlite", durability: durability)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
                                       kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)

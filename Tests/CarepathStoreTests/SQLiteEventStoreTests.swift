@@ -116,9 +116,11 @@ struct SQLiteEventStoreTests {
     func outboxDelivery() async throws {
         let folder = try ScratchFolder()
         let store = try SQLiteEventStore(path: folder.store)
+        #expect(try await store.outboxBacklog() == 0)  // counted once, then kept up to date
         var batch = StoreBatch(recordedAt: now)
         for (_, events) in syntheticStreams(patients: 1) { batch.record(events, position: nil, topics: .standard) }
         try await store.commit(batch)
+        #expect(try await store.outboxBacklog() == batch.outbox.count)
         let rows = try await store.unpublished(limit: 10, now: now)
         #expect(rows.count == 10)
         #expect(rows.map(\.sequence) == rows.map(\.sequence).sorted())
@@ -133,12 +135,17 @@ struct SQLiteEventStoreTests {
         #expect(retried.count == batch.outbox.count - 6)
         #expect(retried.prefix(4).map(\.attempts) == [1, 1, 1, 1])
         #expect(try await store.outboxBacklog() == batch.outbox.count - 6)
+        try await store.markPublished(rows.prefix(6).map(\.sequence), at: now)  // again: changes nothing
+        #expect(try await store.outboxBacklog() == batch.outbox.count - 6)
+        await store.close()
+        let reopened = try SQLiteEventStore(path: folder.store)
+        #expect(try await reopened.outboxBacklog() == batch.outbox.count - 6)
 
-        let all = try await store.outbox(since: now, patientId: nil)
+        let all = try await reopened.outbox(since: now, patientId: nil)
         #expect(all.count == batch.outbox.count)
         #expect(all.prefix(6).allSatisfy { $0.publishedAt == now })
-        #expect(try await store.outbox(since: now + Span(milliseconds: 1), patientId: nil).isEmpty)
-        #expect(try await store.outbox(since: now, patientId: "NOBODY").isEmpty)
+        #expect(try await reopened.outbox(since: now + Span(milliseconds: 1), patientId: nil).isEmpty)
+        #expect(try await reopened.outbox(since: now, patientId: "NOBODY").isEmpty)
     }
 
     @Test("rows of rounds in flight are left out of the next round, and come back when not excluded")
