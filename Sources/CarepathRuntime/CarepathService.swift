@@ -254,8 +254,9 @@ final class OffsetBook: Sendable {
         }
     }
 
-    /// Where each newly assigned partition starts: the store's next offset; the
-    /// beginning for a partition nobody processed.
+    /// Where each newly assigned partition starts: the store's next offset;
+    /// offset 0 for a partition nobody processed (so that a history cut by
+    /// retention is an error, not a silent skip).
     /// - Throws: ``RuntimeError`` when the group has committed offsets for a
     ///   partition this store never processed: another instance processed it,
     ///   and its patients' streams are not here.

@@ -46,8 +46,10 @@ public final class OutboxRelay: Sendable {
     /// Up to `roundsInFlight` rounds are sent at once: a round's rows go to the
     /// producer while earlier rounds wait for their acknowledgements, so a row
     /// committed during a round does not wait for that round's round trip.
-    /// librdkafka keeps each partition's order across rounds (the producer is
-    /// idempotent), and each row is still marked published only on delivery.
+    /// Rounds are handed to the producer one after another from this loop, in
+    /// sequence order, and librdkafka keeps each partition's order from there
+    /// (the producer is idempotent); each row is still marked published only
+    /// on delivery.
     /// - Throws: ``StoreError`` when the store fails; a producer's fatal ``KafkaError``.
     public func run(interval: Duration = .milliseconds(250), roundsInFlight: Int = 4) async throws {
         let ticker = Task { [doorbell] in
@@ -68,12 +70,15 @@ public final class OutboxRelay: Sendable {
                     let rows = try await store.unpublished(limit: roundSize, now: clock.now(), excluding: inFlight.span)
                     guard let first = rows.first?.sequence, let last = rows.last?.sequence else { break }
                     let round = inFlight.start(first...last)
+                    // Handed over here, in sequence order; only the wait for
+                    // acknowledgements runs beside the next rounds.
+                    let delivery = producer.submit(rows.map(\.producerMessage))
                     group.addTask { [doorbell] in
                         defer {
                             inFlight.finish(round)
                             doorbell.ring()
                         }
-                        _ = try await self.publish(rows)
+                        _ = try await self.record(rows, await delivery.results())
                     }
                     if rows.count < roundSize { break }
                 }
@@ -103,7 +108,12 @@ public final class OutboxRelay: Sendable {
     /// Sends rows (again) and records each delivery; used by the relay and by `carepath republish`.
     /// - Returns: how many rows were confirmed.
     public func publish(_ rows: [OutboxRecord]) async throws -> Int {
-        let results = await producer.send(rows.map(\.producerMessage))
+        try await record(rows, await producer.send(rows.map(\.producerMessage)))
+    }
+
+    /// Marks delivered rows published and failed ones for a retry.
+    /// - Returns: how many rows were confirmed.
+    private func record(_ rows: [OutboxRecord], _ results: [Result<DeliveredMessage, KafkaError>]) async throws -> Int {
         if let fatal = producer.fatalError { throw fatal }
         var delivered: [Int64] = []
         var failures: [OutboxFailure] = []

@@ -25,7 +25,7 @@ public final class RuntimeMetrics: Sendable {
         public var timersAnnounced = 0
         public var timersPending = 0
         public var timersDue = 0
-        /// Messages not yet read, per input partition.
+        /// Messages not yet processed into the store, per input partition.
         public var lag: [Int32: Int64] = [:]
         public var paused = false
         /// Set once the consumer has its partitions and the store is open.
@@ -74,7 +74,7 @@ public final class RuntimeMetrics: Sendable {
                DeadLetterReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", "\(s.deadLettered[$0] ?? 0)") })
         metric("carepath_recommendations_total", "counter", "Recommendation revisions decided.", [("", "\(s.recommendations)")])
         metric("carepath_tasks_total", "counter", "Task versions decided.", [("", "\(s.tasks)")])
-        metric("carepath_consumer_lag", "gauge", "Messages of \(inputTopic) not yet read, per partition.",
+        metric("carepath_consumer_lag", "gauge", "Messages of \(inputTopic) not yet processed into the store, per partition.",
                s.lag.sorted { $0.key < $1.key }.map { ("{topic=\"\(inputTopic)\",partition=\"\($0.key)\"}", "\($0.value)") })
         var buckets: [(String, String)] = Self.latencyBuckets.enumerated().map { i, bound in
             ("_bucket{le=\"\(bound)\"}", "\(s.batchLatencyBuckets[i])")

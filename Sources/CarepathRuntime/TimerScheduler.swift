@@ -46,7 +46,7 @@ public final class TimerScheduler: Sendable {
         let now = clock.now()
         var announced = 0
         while true {
-            let due = try await store.timersToAnnounce(dueBy: now, limit: 1_000)
+            let due = try await store.timersToAnnounce(dueBy: now, limit: 1_000, inputTopic: inputTopic)
             guard !due.isEmpty else { break }
             let results = await producer.send(due.map { Self.announcement(of: $0, inputTopic: inputTopic) })
             var delivered: [String] = []

@@ -39,7 +39,8 @@ public protocol EventStore: Sendable {
 
     /// Pending timers due at or before `now` whose `timer.fired` has not yet
     /// been published, by due time.
-    func timersToAnnounce(dueBy now: Timestamp, limit: Int) async throws(StoreError) -> [StoredTimer]
+    /// `inputPartition` is the partition of `inputTopic` the patient's latest input came from.
+    func timersToAnnounce(dueBy now: Timestamp, limit: Int, inputTopic: String) async throws(StoreError) -> [StoredTimer]
 
     /// Records that the `timer.fired` of these timers was published.
     func markAnnounced(_ timerIds: [String], at time: Timestamp) async throws(StoreError)
@@ -59,6 +60,11 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
+    /// ``timersToAnnounce(dueBy:limit:inputTopic:)`` on the standard input topic.
+    public func timersToAnnounce(dueBy now: Timestamp, limit: Int) async throws(StoreError) -> [StoredTimer] {
+        try await timersToAnnounce(dueBy: now, limit: limit, inputTopic: TopicNames.standard.input)
+    }
+
     /// Outbox rows not yet published whose next attempt is due at `now`, oldest first.
     public func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord] {
         try await unpublished(limit: limit, now: now, excluding: nil)

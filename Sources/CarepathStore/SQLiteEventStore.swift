@@ -390,18 +390,19 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     // MARK: - Timers
 
-    public func timersToAnnounce(dueBy now: Timestamp, limit: Int) async throws(StoreError) -> [StoredTimer] {
+    public func timersToAnnounce(dueBy now: Timestamp, limit: Int, inputTopic: String) async throws(StoreError) -> [StoredTimer] {
         try await perform { db throws(StoreError) in
             // The partition of the patient's latest input: where its timer.fired belongs.
             let statement = try db.statement("""
                 SELECT timer_id, patient_id, code, due_at,
                        (SELECT p.partition FROM processed_inputs p
-                         WHERE p.patient_id = timers.patient_id AND p.partition IS NOT NULL
+                         WHERE p.patient_id = timers.patient_id AND p.topic = ?1 AND p.partition IS NOT NULL
                          ORDER BY p.offset DESC LIMIT 1)
-                  FROM timers WHERE announced_at IS NULL AND due_at <= ? ORDER BY due_at, patient_id, timer_id LIMIT ?
+                  FROM timers WHERE announced_at IS NULL AND due_at <= ?2 ORDER BY due_at, patient_id, timer_id LIMIT ?3
                 """)
-            statement.bind(1, now.millisecondsSinceEpoch)
-            statement.bind(2, limit)
+            statement.bind(1, inputTopic)
+            statement.bind(2, now.millisecondsSinceEpoch)
+            statement.bind(3, limit)
             var timers: [StoredTimer] = []
             while try statement.step() {
                 guard let code = TimerCode(rawValue: statement.string(2)) else {

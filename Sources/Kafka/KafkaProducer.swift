@@ -15,6 +15,10 @@ public final class KafkaProducer: @unchecked Sendable {
     private let bootstrap: String
     private let running = Locked(true)
     private let pollerDone = DispatchSemaphore(value: 0)
+    /// Submitted batches, handed to librdkafka one after another by one task,
+    /// in the order ``submit(_:)`` was called: librdkafka keeps a partition's
+    /// order as it receives messages, so the hand-over itself must be ordered.
+    private let handOver: AsyncStream<(messages: [ProducerMessage], batch: DeliveryBatch)>.Continuation
 
     /// Creates a producer and starts its delivery-report thread.
     ///
@@ -54,9 +58,18 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         thread.name = "carepath.kafka.producer"
         thread.start()
+        let (jobs, handOver) = AsyncStream.makeStream(of: (messages: [ProducerMessage], batch: DeliveryBatch).self)
+        self.handOver = handOver
+        Task { [weak self] in
+            for await job in jobs {
+                guard let self else { return }
+                await self.enqueue(job.messages, batch: job.batch)
+            }
+        }
     }
 
     deinit {
+        handOver.finish()
         stopPolling()
     }
 
@@ -71,11 +84,29 @@ public final class KafkaProducer: @unchecked Sendable {
     /// - Parameter messages: what to send.
     /// - Returns: one result per message, in the order given.
     public func send(_ messages: [ProducerMessage]) async -> [Result<DeliveredMessage, KafkaError>] {
-        guard !messages.isEmpty else { return [] }
+        await submit(messages).results()
+    }
+
+    /// Hands messages over for sending, after every batch submitted before,
+    /// and returns at once: ``Delivery/results()`` waits for their reports.
+    ///
+    /// Batches submitted one after another from one task reach each partition
+    /// in that order, even while earlier ones still wait for acknowledgement.
+    /// - Parameter messages: what to send.
+    public func submit(_ messages: [ProducerMessage]) -> Delivery {
         let batch = DeliveryBatch(count: messages.count)
-        return await withCheckedContinuation { continuation in
-            batch.start(continuation)
-            Task { await self.enqueue(messages, batch: batch) }
+        if !messages.isEmpty { handOver.yield((messages, batch)) }
+        return Delivery(batch: batch)
+    }
+
+    /// The pending reports of a ``submit(_:)``.
+    public struct Delivery: Sendable {
+        fileprivate let batch: DeliveryBatch
+
+        /// Waits until every message is delivered or failed.
+        /// - Returns: one result per message, in the order submitted.
+        public func results() async -> [Result<DeliveredMessage, KafkaError>] {
+            await withCheckedContinuation { batch.start($0) }
         }
     }
 
@@ -218,8 +249,14 @@ private final class DeliveryBatch: @unchecked Sendable {
         return (batch, slot - batch.slots)
     }
 
+    /// Resumes `continuation` with the results once all are in (at once if they already are).
     func start(_ continuation: CheckedContinuation<[Result<DeliveredMessage, KafkaError>], Never>) {
-        state.withLock { $0.continuation = continuation }
+        let done: [Result<DeliveredMessage, KafkaError>]? = state.withLock { s in
+            guard s.remaining > 0 else { return s.results.map { $0! } }
+            s.continuation = continuation
+            return nil
+        }
+        if let done { continuation.resume(returning: done) }
     }
 
     func complete(_ index: Int, _ result: Result<DeliveredMessage, KafkaError>) {

@@ -10,6 +10,14 @@ struct Carepath: AsyncParsableCommand {
         discussion: """
             carepath reads clinical events (CloudEvents 1.0 JSON), applies the vertebral compression fracture \
             pathway, and publishes recommendations, FHIR R4 Tasks, an audit stream and dead letters.
+
+            Examples:
+              carepath demo                                     see it work on an embedded Kafka cluster
+              carepath run --brokers kafka:9092 --store /var/lib/carepath/store.sqlite
+              carepath evaluate --events history.jsonl          what carepath would publish, no Kafka
+              carepath inspect P123 --store /var/lib/carepath/store.sqlite
+              carepath replay --brokers kafka:9092 --ruleset stricter.json
+              carepath config check --config /etc/carepath/carepath.env
             """,
         subcommands: [Run.self, Evaluate.self, Validate.self, Demo.self, Replay.self, Inspect.self, Republish.self, Config.self]
     )

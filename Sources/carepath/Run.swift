@@ -35,6 +35,20 @@ struct Run: AsyncParsableCommand {
         let logger = makeLogger(configuration)
         let ruleset = try loadRuleset(configuration.rulesetPath)
 
+        let store: SQLiteEventStore
+        do {
+            store = try SQLiteEventStore(path: configuration.storePath, durability: configuration.storeDurability)
+            // The embedded cluster starts empty: a store with progress came from another cluster.
+            if configuration.brokers == nil, !(try await store.nextOffsets(topic: configuration.topics.input)).isEmpty {
+                await store.close()
+                throw CommandFailure("the store \(configuration.storePath) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
+            }
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+
         var cluster: EmbeddedKafkaCluster?
         let bootstrap: String
         if let brokers = configuration.brokers {
@@ -44,12 +58,14 @@ struct Run: AsyncParsableCommand {
                 cluster = try EmbeddedKafkaCluster.startForCarepath(
                     partitions: configuration.embeddedPartitions, topics: configuration.topics, logger: logger)
             } catch {
+                await store.close()
                 throw CommandFailure("cannot start the embedded Kafka cluster: \(error)")
             }
             bootstrap = cluster!.bootstrapServers
             do {
                 try (bootstrap + "\n").write(toFile: configuration.embeddedAddressFile, atomically: true, encoding: .utf8)
             } catch {
+                await store.close()
                 throw CommandFailure("cannot write the embedded cluster's address to \(configuration.embeddedAddressFile): \(error.localizedDescription); set CAREPATH_EMBEDDED_ADDRESS_FILE to a writable path")
             }
             let banner = [
@@ -60,16 +76,6 @@ struct Run: AsyncParsableCommand {
             writeStandardOutput(Array((banner.joined(separator: "\n") + "\n").utf8))
         }
 
-        let store: SQLiteEventStore
-        do {
-            store = try SQLiteEventStore(path: configuration.storePath, durability: configuration.storeDurability)
-        } catch {
-            throw CommandFailure("\(error)")
-        }
-        if cluster != nil, let known = try? await store.nextOffsets(topic: configuration.topics.input), !known.isEmpty {
-            await store.close()
-            throw CommandFailure("the store \(configuration.storePath) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
-        }
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (name, value) in configuration.kafkaProperties { kafka[name] = value }
         let metrics = RuntimeMetrics()

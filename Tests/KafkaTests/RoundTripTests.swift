@@ -33,5 +33,38 @@ extension EmbeddedClusterTests {
                 #expect(key == "P\(n % 10)")
             }
         }
+
+        @Test("batches submitted one after another reach a partition in that order while earlier ones still wait for acknowledgement")
+        func submittedInOrder() async throws {
+            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: testLogger)
+            try cluster.createTopic("ordered", partitions: 2)
+            // A small local queue makes the hand-over wait for room, where unordered hand-overs would interleave.
+            var configuration = producerConfig(cluster)
+            configuration["queue.buffering.max.messages"] = "300"
+            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+            let batches = 30, perBatch = 200
+            var deliveries: [KafkaProducer.Delivery] = []
+            for b in 0..<batches {
+                deliveries.append(producer.submit((0..<perBatch).map { i in
+                    ProducerMessage(topic: "ordered", partition: Int32(i % 2), key: nil, value: Array("\(b * perBatch + i)".utf8))
+                }))
+            }
+            for delivery in deliveries {
+                #expect(await delivery.results().allSatisfy { (try? $0.get()) != nil })
+            }
+            try await producer.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfig(cluster, group: "g-ordered"), topics: ["ordered"],
+                                             rebalance: .init(assigned: { _ in [:] }), logger: testLogger)
+            let read = try await drain(consumer, count: batches * perBatch)
+            await consumer.close()
+            #expect(read.count == batches * perBatch)
+            for partition in Int32(0)...1 {
+                let values = read.filter { $0.partition == partition }.map { Int(String(decoding: $0.value, as: UTF8.self))! }
+                let firstOutOfOrder = Array(zip(values, values.dropFirst())).firstIndex { $0.0 > $0.1 }
+                #expect(firstOutOfOrder == nil, "partition \(partition): message \(firstOutOfOrder ?? 0) is out of the submission order")
+                #expect(values.count == batches * perBatch / 2)
+            }
+        }
     }
 }

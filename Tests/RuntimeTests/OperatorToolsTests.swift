@@ -223,7 +223,7 @@ struct OperatorCommandErrorTests {
     @Test("every operator's command has help with examples")
     func help() throws {
         let folder = try ScratchFolder()
-        for command in [["replay"], ["inspect"], ["republish"], ["config", "check"], ["run"]] {
+        for command in [[], ["replay"], ["inspect"], ["republish"], ["config", "check"], ["run"], ["evaluate"], ["validate"], ["demo"]] {
             let result = try runCarepath(command + ["--help"], folder: folder)
             #expect(result.status == 0)
             #expect(result.stdout.contains("Examples:"), "\(command) --help has no examples")
