@@ -80,11 +80,17 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Produces messages and waits until every one is delivered or failed.
     ///
     /// Messages to one partition are delivered in the order given (idempotence
-    /// keeps order and avoids duplicates across retries).
+    /// keeps order and avoids duplicates across retries). Concurrent calls
+    /// hand their messages over in parallel, so their order relative to each
+    /// other is not kept; use ``submit(_:)`` for batches that must reach a
+    /// partition in sequence while earlier ones are in flight.
     /// - Parameter messages: what to send.
     /// - Returns: one result per message, in the order given.
     public func send(_ messages: [ProducerMessage]) async -> [Result<DeliveredMessage, KafkaError>] {
-        await submit(messages).results()
+        guard !messages.isEmpty else { return [] }
+        let batch = DeliveryBatch(count: messages.count)
+        Task { await self.enqueue(messages, batch: batch) }
+        return await Delivery(batch: batch).results()
     }
 
     /// Hands messages over for sending, after every batch submitted before,

