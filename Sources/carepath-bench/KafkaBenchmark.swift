@@ -13,7 +13,8 @@ enum KafkaBenchmark {
         logger.logLevel = .error
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         let value = Array(sampleMessage.utf8)
-        let producerProperties = ["linger.ms": "5", "batch.num.messages": "10000", "queue.buffering.max.messages": "1000000",
+        // Both producers idempotent, as carepath's always is (KafkaProducer turns it on by default).
+        let producerProperties = ["enable.idempotence": "true", "linger.ms": "5", "batch.num.messages": "10000", "queue.buffering.max.messages": "1000000",
                                   "queue.buffering.max.kbytes": "1048576"]
         let consumerProperties = ["queued.max.messages.kbytes": "262144", "fetch.wait.max.ms": "10"]
         print("kafka benchmark: \(count) messages of \(value.count) bytes (JSON), \(partitions) partitions, embedded cluster (librdkafka 2.0.2 mock), best of \(rounds)")
