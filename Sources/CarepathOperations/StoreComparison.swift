@@ -43,19 +43,14 @@ public struct StoreComparison: Sendable, Hashable {
         }
     }
 
+    /// One patient's verdict.
+    public struct PatientVerdict: Sendable, Hashable {
+        public var patientId: String
+        public var verdict: Verdict
+    }
+
     /// Every patient of either store, sorted by id.
-    public var patients: [(patientId: String, verdict: Verdict)]
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.patients.map(\.patientId) == b.patients.map(\.patientId) && a.patients.map(\.verdict) == b.patients.map(\.verdict)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        for (id, verdict) in patients {
-            hasher.combine(id)
-            hasher.combine(verdict)
-        }
-    }
+    public var patients: [PatientVerdict]
 
     /// How many patients have each verdict name.
     public var counts: [String: Int] {
@@ -70,7 +65,7 @@ public struct StoreComparison: Sendable, Hashable {
     /// - Throws: ``StoreError`` when a store cannot be read.
     public static func compare(live: any EventStore, replayed: any EventStore, chunk: Int = 500) async throws(StoreError) -> StoreComparison {
         let ids = Set(try await live.patientIds()).union(try await replayed.patientIds()).sorted()
-        var patients: [(patientId: String, verdict: Verdict)] = []
+        var patients: [PatientVerdict] = []
         patients.reserveCapacity(ids.count)
         var start = 0
         while start < ids.count {
@@ -79,7 +74,7 @@ public struct StoreComparison: Sendable, Hashable {
             let a = try await live.streams(of: slice)
             let b = try await replayed.streams(of: slice)
             for id in slice {
-                patients.append((id, verdict(live: a[id], replayed: b[id])))
+                patients.append(PatientVerdict(patientId: id, verdict: verdict(live: a[id], replayed: b[id])))
             }
         }
         return StoreComparison(patients: patients)

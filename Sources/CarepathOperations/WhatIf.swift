@@ -32,29 +32,28 @@ public struct WhatIfReport: Sendable, Hashable {
         }
     }
 
+    /// One field of a recommendation or task and its value, as compared.
+    public struct Field: Sendable, Hashable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     /// A recommendation or task that the candidate adds, removes or changes.
     public struct Difference: Sendable, Hashable {
         public var change: Change
         public var id: String
         public var code: String
         /// Its fields under the baseline (nil when added).
-        public var before: [(field: String, value: String)]?
+        public var before: [Field]?
         /// Its fields under the candidate (nil when removed).
-        public var after: [(field: String, value: String)]?
+        public var after: [Field]?
         /// For a change: the fields that differ.
         public var fields: [FieldChange]
-
-        public static func == (a: Self, b: Self) -> Bool {
-            a.change == b.change && a.id == b.id && a.code == b.code && a.fields == b.fields
-                && a.before.map { $0.map { [$0.field, $0.value] } } == b.before.map { $0.map { [$0.field, $0.value] } }
-                && a.after.map { $0.map { [$0.field, $0.value] } } == b.after.map { $0.map { [$0.field, $0.value] } }
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            hasher.combine(change)
-            hasher.combine(id)
-            hasher.combine(fields)
-        }
     }
 
     /// What would change for one patient.
@@ -150,21 +149,21 @@ public struct WhatIfReport: Sendable, Hashable {
 
     /// The fields compared for a recommendation (the ruleset version is left
     /// out: it always differs).
-    static func fields(of r: Recommendation) -> [(field: String, value: String)] {
-        [("status", r.status.rawValue), ("priority", r.priority.rawValue), ("indicator", r.indicator.rawValue),
-         ("issuedAt", r.issuedAt.rfc3339), ("cause", r.causationEventId), ("pathwayState", r.pathwayState.rawValue),
-         ("statusReason", r.statusReason ?? "-"), ("summary", r.summary), ("detail", r.detail)]
+    static func fields(of r: Recommendation) -> [Field] {
+        [Field("status", r.status.rawValue), Field("priority", r.priority.rawValue), Field("indicator", r.indicator.rawValue),
+         Field("issuedAt", r.issuedAt.rfc3339), Field("cause", r.causationEventId), Field("pathwayState", r.pathwayState.rawValue),
+         Field("statusReason", r.statusReason ?? "-"), Field("summary", r.summary), Field("detail", r.detail)]
     }
 
     /// The fields compared for a task.
-    static func fields(of t: CareTask) -> [(field: String, value: String)] {
-        [("status", t.status.rawValue), ("priority", t.priority.rawValue), ("authoredOn", t.authoredOn.rfc3339),
-         ("windowStart", t.executionPeriod?.start.rfc3339 ?? "-"), ("windowEnd", t.executionPeriod?.end.rfc3339 ?? "-"),
-         ("statusReason", t.statusReason ?? "-"), ("basedOn", t.basedOn)]
+    static func fields(of t: CareTask) -> [Field] {
+        [Field("status", t.status.rawValue), Field("priority", t.priority.rawValue), Field("authoredOn", t.authoredOn.rfc3339),
+         Field("windowStart", t.executionPeriod?.start.rfc3339 ?? "-"), Field("windowEnd", t.executionPeriod?.end.rfc3339 ?? "-"),
+         Field("statusReason", t.statusReason ?? "-"), Field("basedOn", t.basedOn)]
     }
 
     static func differences<T>(_ a: [String: T], _ b: [String: T], code: (T) -> String,
-                               fields: (T) -> [(field: String, value: String)]) -> [Difference] {
+                               fields: (T) -> [Field]) -> [Difference] {
         var out: [Difference] = []
         for id in Set(a.keys).union(b.keys) {
             switch (a[id], b[id]) {
@@ -175,7 +174,7 @@ public struct WhatIfReport: Sendable, Hashable {
             case (let x?, let y?):
                 let fx = fields(x), fy = fields(y)
                 let changed = zip(fx, fy).filter { $0.value != $1.value }
-                    .map { FieldChange(field: $0.field, before: $0.value, after: $1.value) }
+                    .map { FieldChange(field: $0.name, before: $0.value, after: $1.value) }
                 if !changed.isEmpty {
                     out.append(Difference(change: .changed, id: id, code: code(x), before: fx, after: fy, fields: changed))
                 }

@@ -28,8 +28,8 @@ extension WhatIfReport {
 
     private func line(_ kind: String, _ d: Difference) -> String {
         let sign = d.change == .added ? "+" : d.change == .removed ? "-" : "~"
-        func value(_ fields: [(field: String, value: String)]?, _ name: String) -> String {
-            fields?.first { $0.field == name }?.value ?? "-"
+        func value(_ fields: [Field]?, _ name: String) -> String {
+            fields?.first { $0.name == name }?.value ?? "-"
         }
         switch d.change {
         case .added, .removed:
@@ -97,9 +97,9 @@ extension WhatIfReport {
     }
 
     private static func write(_ differences: [Difference], to w: inout JSONWriter) {
-        func fields(_ fields: [(field: String, value: String)]?, _ o: inout JSONWriter.ObjectWriter, _ key: String) {
+        func fields(_ fields: [Field]?, _ o: inout JSONWriter.ObjectWriter, _ key: String) {
             guard let fields else { return o.nullField(key) }
-            o.field(key) { w in w.object { o in for f in fields { o.field(f.field, f.value) } } }
+            o.field(key) { w in w.object { o in for f in fields { o.field(f.name, f.value) } } }
         }
         w.array { a in
             for d in differences {

@@ -157,27 +157,25 @@ extension OutboxRecord {
 /// The outbox rounds a relay has sent and not yet seen acknowledged: their
 /// sequence ranges, so that the next round leaves those rows out.
 final class InFlightRounds: Sendable {
-    private let rounds = Mutex<[Int: ClosedRange<Int64>]>([:])
-    private let nextId = Mutex(0)
+    private let state = Mutex<(rounds: [Int: ClosedRange<Int64>], nextId: Int)>(([:], 0))
 
-    var count: Int { rounds.withLock { $0.count } }
+    var count: Int { state.withLock { $0.rounds.count } }
 
     /// The smallest range covering every round in flight.
     var span: ClosedRange<Int64>? {
-        rounds.withLock { r in
-            guard let low = r.values.map(\.lowerBound).min(), let high = r.values.map(\.upperBound).max() else { return nil }
+        state.withLock { s in
+            guard let low = s.rounds.values.map(\.lowerBound).min(), let high = s.rounds.values.map(\.upperBound).max() else { return nil }
             return low...high
         }
     }
 
     func start(_ range: ClosedRange<Int64>) -> Int {
-        let id = nextId.withLock { n in
-            n += 1
-            return n
+        state.withLock { s in
+            s.nextId += 1
+            s.rounds[s.nextId] = range
+            return s.nextId
         }
-        rounds.withLock { $0[id] = range }
-        return id
     }
 
-    func finish(_ id: Int) { _ = rounds.withLock { $0.removeValue(forKey: id) } }
+    func finish(_ id: Int) { _ = state.withLock { $0.rounds.removeValue(forKey: id) } }
 }

@@ -164,8 +164,8 @@ struct ReplayReport {
         let counts = comparison.counts
         out += "Compared with \(live): " + ["identical", "differs", "live-ahead", "replay-ahead", "only-live", "only-replayed"]
             .compactMap { name in counts[name].map { "\($0) \(name)" } }.joined(separator: ", ") + ".\n"
-        for (patientId, verdict) in comparison.patients where verdict != .identical {
-            out += "  \(patientId): \(verdict.phrase)\n"
+        for p in comparison.patients where p.verdict != .identical {
+            out += "  \(p.patientId): \(p.verdict.phrase)\n"
         }
         if comparison.patients.contains(where: { if case .liveAhead = $0.verdict { true } else { false } }) {
             out += "Live ahead: the live store processed inputs that arrived after the replay began; replay again to include them.\n"
@@ -204,11 +204,11 @@ struct ReplayReport {
             }
             o.field("differences") { w in
                 w.array { a in
-                    for (patientId, verdict) in comparison.patients where verdict != .identical {
+                    for p in comparison.patients where p.verdict != .identical {
                         a.element { w in w.object { o in
-                            o.field("patientId", patientId)
-                            o.field("verdict", verdict.name)
-                            o.field("detail", verdict.phrase)
+                            o.field("patientId", p.patientId)
+                            o.field("verdict", p.verdict.name)
+                            o.field("detail", p.verdict.phrase)
                         } }
                     }
                 }
