@@ -108,8 +108,11 @@ public final class CarepathService: Sendable {
                 try offsets.startingPoints(for: partitions, committed: committed)
             }),
             logger: logger)
+        // Rows committed from here on are handed to the relay in memory;
+        // older ones (left by a crash or a stop) it reads from the store.
         let relay = OutboxRelay(store: store, producer: producer, logger: logger, metrics: metrics, clock: clock,
-                                retryMilliseconds: settings.outboxRetryMilliseconds)
+                                retryMilliseconds: settings.outboxRetryMilliseconds,
+                                handOverFrom: try await store.nextOutboxSequence())
         let scheduler = TimerScheduler(store: store, producer: producer, inputTopic: inputTopic, logger: logger,
                                        metrics: metrics, clock: clock)
         logger.info("carepath started", metadata: [
@@ -152,7 +155,25 @@ public final class CarepathService: Sendable {
         logger.info("carepath stopped", metadata: ["events.consumed": "\(metrics.snapshot.consumed)"])
     }
 
+    /// Reads, decides and commits batch after batch until ``stop()``.
+    ///
+    /// Deciding a batch overlaps the commit of the one before: the patients'
+    /// states after batch n are in memory when n + 1 is decided, and n + 1 is
+    /// committed only once n is (each commit checks the streams' versions).
     private func consume(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay) async throws {
+        var committing: Task<Void, any Error>?
+        do {
+            try await consumeBatches(consumer, offsets: offsets, relay: relay, committing: &committing)
+            try await committing?.value
+        } catch {
+            // Nothing is left running against the store when the error goes up.
+            _ = try? await committing?.value
+            throw error
+        }
+    }
+
+    private func consumeBatches(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay,
+                                committing: inout Task<Void, any Error>?) async throws {
         let decider = BatchDecider(ruleset: settings.ruleset, topics: settings.topics)
         var cache: [String: PatientState] = [:]
         var paused = false
@@ -169,37 +190,57 @@ public final class CarepathService: Sendable {
                 $0.ready = !assignment.isEmpty || $0.ready
                 $0.lag = lag
             }
-            // A message before the store's next offset was processed already (a
+            // A message before the book's next offset was processed already (a
             // seek raced a fetch): skipping it is what exactly-once requires.
             let fresh = messages.filter { $0.offset >= offsets.next($0.topicPartition) ?? 0 }
             if !fresh.isEmpty {
                 let started = ContinuousClock.now
                 let decoded = BatchDecider.decode(fresh)
                 let missing = BatchDecider.patientIds(in: decoded).filter { cache[$0] == nil }
-                if cache.count + missing.count > settings.cachedPatients { cache.removeAll(keepingCapacity: true) }
+                if cache.count + missing.count > settings.cachedPatients {
+                    // States read from the store must include the batch being committed.
+                    try await committing?.value
+                    committing = nil
+                    cache.removeAll(keepingCapacity: true)
+                }
                 if !missing.isEmpty {
                     for (patientId, events) in try await store.streams(of: Array(missing)) {
                         cache[patientId] = PatientState.fold(patientId: patientId, events)
                     }
                 }
                 let outcome = decider.decide(decoded, states: cache, receivedAt: clock.now())
-                try await store.commit(outcome.batch)
                 cache.merge(outcome.states) { _, new in new }
+                // The book moves on now, with the states: a partition assigned
+                // again while this batch is committed resumes after it. (If the
+                // commit fails, the service stops and a restart reads the store.)
                 offsets.advance(outcome.batch.nextOffsets)
-                relay.notify()
-                let elapsed = ContinuousClock.now - started
-                metrics.recordBatch(outcome.summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-                for (reason, n) in outcome.summary.deadLettered {
-                    logger.warning("input dead-lettered", metadata: ["reason": "\(reason.rawValue)", "count": "\(n)"])
+                // Batches are committed, and their rows handed over, in order.
+                try await committing?.value
+                // Kafka learns only offsets the store has: what this batch stored.
+                var stored: [TopicPartition: Int64] = [:]
+                for position in outcome.batch.nextOffsets where position.topic == settings.topics.input {
+                    stored[TopicPartition(position.topic, position.partition)] = position.offset
                 }
-                logger.debug("batch committed", metadata: [
-                    "batch.consumed": "\(outcome.summary.consumed)", "batch.applied": "\(outcome.summary.applied)",
-                    "batch.dead_lettered": "\(outcome.summary.deadLettered.values.reduce(0, +))",
-                ])
-                do {
-                    try await consumer.commit(offsets.kafkaOffsets(for: Set(fresh.map(\.topicPartition))))
-                } catch {
-                    logger.notice("Kafka offset commit failed (lag tools only; progress is in the store)", metadata: ["error": "\(error)"])
+                committing = Task { [store, metrics, logger, stored] in
+                    let sequences = try await store.commit(outcome.batch)
+                    let createdAt = outcome.batch.recordedAt
+                    relay.accept(zip(outcome.batch.outbox, sequences).map { message, sequence in
+                        OutboxRecord(sequence: sequence, message: message, createdAt: createdAt, publishedAt: nil, attempts: 0)
+                    })
+                    let elapsed = ContinuousClock.now - started
+                    metrics.recordBatch(outcome.summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    for (reason, n) in outcome.summary.deadLettered {
+                        logger.warning("input dead-lettered", metadata: ["reason": "\(reason.rawValue)", "count": "\(n)"])
+                    }
+                    logger.debug("batch committed", metadata: [
+                        "batch.consumed": "\(outcome.summary.consumed)", "batch.applied": "\(outcome.summary.applied)",
+                        "batch.dead_lettered": "\(outcome.summary.deadLettered.values.reduce(0, +))",
+                    ])
+                    do {
+                        try await consumer.commit(stored)
+                    } catch {
+                        logger.notice("Kafka offset commit failed (lag tools only; progress is in the store)", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             // Backpressure: stop reading while the outbox is far behind.

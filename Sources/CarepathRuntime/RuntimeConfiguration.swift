@@ -21,7 +21,7 @@ public struct RuntimeConfiguration: Sendable, Hashable {
     /// How long the group waits for a silent member before moving its partitions.
     public var sessionTimeoutMilliseconds = 10_000
     /// At most this many messages a batch (one store transaction).
-    public var batchSize = 2_000
+    public var batchSize = 10_000
     /// How long a read waits to fill a batch.
     public var batchWaitMilliseconds = 10
     /// Pause consumption above this many unpublished outbox rows; resume below the low mark.

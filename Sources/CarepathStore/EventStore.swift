@@ -19,14 +19,26 @@ public protocol EventStore: Sendable {
     func nextOffsets(topic: String) async throws(StoreError) -> [Int32: Int64]
 
     /// Commits a batch atomically.
+    /// - Returns: the sequences given to the batch's outbox rows, in the order
+    ///   of `batch.outbox` (ascending).
     /// - Throws: ``StoreError/versionConflict(patientId:expected:actual:)`` when a
     ///   stream moved since the batch was decided (nothing is written), or
     ///   another ``StoreError``.
-    func commit(_ batch: StoreBatch) async throws(StoreError)
+    @discardableResult
+    func commit(_ batch: StoreBatch) async throws(StoreError) -> [Int64]
 
     /// Outbox rows not yet published whose next attempt is due at `now`, oldest
     /// first, leaving out the sequences in `excluding` (rows being sent already).
-    func unpublished(limit: Int, now: Timestamp, excluding: ClosedRange<Int64>?) async throws(StoreError) -> [OutboxRecord]
+    /// - Parameter selection: which of those rows: all, those below a sequence, or retries.
+    func unpublished(limit: Int, now: Timestamp, excluding: ClosedRange<Int64>?,
+                     among selection: OutboxSelection) async throws(StoreError) -> [OutboxRecord]
+
+    /// The sequence the next committed outbox row will have: every row committed
+    /// from now on has this sequence or a higher one.
+    func nextOutboxSequence() async throws(StoreError) -> Int64
+
+    /// How many unpublished outbox rows have failed at least once and wait for a retry.
+    func outboxRowsAwaitingRetry() async throws(StoreError) -> Int
 
     /// Marks rows published (their delivery was confirmed).
     func markPublished(_ sequences: [Int64], at time: Timestamp) async throws(StoreError)
@@ -67,8 +79,24 @@ extension EventStore {
 
     /// Outbox rows not yet published whose next attempt is due at `now`, oldest first.
     public func unpublished(limit: Int, now: Timestamp) async throws(StoreError) -> [OutboxRecord] {
-        try await unpublished(limit: limit, now: now, excluding: nil)
+        try await unpublished(limit: limit, now: now, excluding: nil, among: .all)
     }
+
+    /// Outbox rows not yet published whose next attempt is due at `now`, oldest
+    /// first, leaving out the sequences in `excluding`.
+    public func unpublished(limit: Int, now: Timestamp, excluding: ClosedRange<Int64>?) async throws(StoreError) -> [OutboxRecord] {
+        try await unpublished(limit: limit, now: now, excluding: excluding, among: .all)
+    }
+}
+
+/// Which unpublished outbox rows a read returns.
+public enum OutboxSelection: Sendable, Hashable {
+    /// Every unpublished row.
+    case all
+    /// Unpublished rows below a sequence: those committed before the reader started.
+    case before(Int64)
+    /// Rows whose delivery failed at least once, waiting for their retry.
+    case retries
 }
 
 /// What went wrong in the store.

@@ -83,6 +83,9 @@ final class SQLiteConnection {
 
     var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
     var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The rowid of the last row this connection inserted.
+    var lastInsertedRowId: Int64 { sqlite3_last_insert_rowid(handle) }
 }
 
 /// A prepared statement with 1-based binding and 0-based column reads.

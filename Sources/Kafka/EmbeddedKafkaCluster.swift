@@ -92,5 +92,7 @@ extension KafkaError {
         public static let leaderNotAvailable = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue
         public static let transport = RD_KAFKA_RESP_ERR__TRANSPORT.rawValue
         public static let coordinatorNotAvailable = RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue
+        /// Not retried by librdkafka: the delivery fails.
+        public static let messageSizeTooLarge = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
     }
 }

@@ -52,7 +52,8 @@ enum PipelineBenchmark {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var configuration = RuntimeConfiguration()
-        configuration.batchSize = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_BATCH"] ?? "") ?? 5_000
+        // carepath's own default unless CAREPATH_BENCH_BATCH says otherwise.
+        if let batch = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_BATCH"] ?? "") { configuration.batchSize = batch }
         let store = try SQLiteEventStore(path: folder + "/throughput.sqlite", durability: durability)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
                                       kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
@@ -63,12 +64,17 @@ enum PipelineBenchmark {
             try await service.run()
         }
         var firstRead: ContinuousClock.Instant?
+        var cpuAtFirstRead = ProcessorTime.now
         while service.metrics.snapshot.published < expected {
             if ended.isSet { try await running.value; throw BenchmarkError("carepath stopped before publishing everything") }
-            if firstRead == nil, service.metrics.snapshot.consumed > 0 { firstRead = .now }
+            if firstRead == nil, service.metrics.snapshot.consumed > 0 {
+                firstRead = .now
+                cpuAtFirstRead = .now
+            }
             try await Task.sleep(for: .milliseconds(5))
         }
         let done = ContinuousClock.now
+        let cpu = ProcessorTime.now - cpuAtFirstRead
         service.stop()
         try await running.value
         await store.close()
@@ -76,6 +82,9 @@ enum PipelineBenchmark {
         print(String(format: "  (b) carepath end to end:    %10.0f events/s (%d outputs published; %.1f s including the group join)",
                      carepathRate, expected, Self.seconds(done - clock)))
         print(String(format: "      ratio carepath/raw:     %10.1f%%", 100 * carepathRate / rawRate))
+        let wall = firstRead.map { Self.seconds(done - $0) } ?? elapsed(since: clock)
+        print(String(format: "      processor time:         %10.1f s user + %.1f s system in %.1f s (%.2f of %d cores; the embedded broker included)",
+                     cpu.user, cpu.system, wall, (cpu.user + cpu.system) / wall, ProcessInfo.processInfo.activeProcessorCount))
 
         // (c) latency at a fixed rate, on a fresh cluster and store, the
         // first cluster (and its 450,000 messages) gone.
@@ -240,5 +249,22 @@ extension PipelineBenchmark {
             }
         }
         await reader.close()
+    }
+}
+
+/// The processor time this process has used (all threads).
+struct ProcessorTime {
+    var user: Double
+    var system: Double
+
+    static var now: ProcessorTime {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return ProcessorTime(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
+    }
+
+    static func - (a: ProcessorTime, b: ProcessorTime) -> ProcessorTime {
+        ProcessorTime(user: a.user - b.user, system: a.system - b.system)
     }
 }

@@ -29,8 +29,8 @@ func runCarepath(_ arguments: [String], environment extra: [String: String] = [:
     environment["NO_COLOR"] = "1"
     process.environment = environment.merging(extra) { _, new in new }
     let out = folder.file("stdout-\(UUID().uuidString)"), err = folder.file("stderr-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: out, contents: nil)
-    FileManager.default.createFile(atPath: err, contents: nil)
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    _ = FileManager.default.createFile(atPath: err, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: out)
     process.standardError = FileHandle(forWritingAtPath: err)
     try process.run()

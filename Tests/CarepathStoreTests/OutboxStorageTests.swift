@@ -1,0 +1,177 @@
+@testable import CarepathStore
+import Foundation
+import Pathway
+import Testing
+
+/// Runs SQL on a store file with Python's sqlite3 (an independent reader) and returns the first column of each row.
+func query(_ path: String, _ sql: String) throws -> [String] {
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    python.arguments = ["python3", "-c", "import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(r[0])", path, sql]
+    let out = Pipe()
+    python.standardOutput = out
+    try python.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    python.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+}
+
+@Suite("SQLite event store: the outbox's storage")
+struct OutboxStorageTests {
+    /// The streams of the synthetic patients at `patients` (of three), as one batch.
+    func batch(_ patients: Range<Int> = 0..<2) -> StoreBatch {
+        var batch = StoreBatch(recordedAt: now)
+        for (_, events) in syntheticStreams(patients: 3).sorted(by: { $0.key < $1.key })[patients] {
+            batch.record(events, position: nil, topics: .standard)
+        }
+        return batch
+    }
+
+    @Test("commit gives each outbox row its sequence, in order; an audit message's bytes are its event's, stored once")
+    func sequencesAndAuditBytes() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        let first = try await store.nextOutboxSequence()
+        #expect(first == 1)
+        let batch = batch()
+        let sequences = try await store.commit(batch)
+        #expect(sequences == Array(first..<(first + Int64(batch.outbox.count))))
+        #expect(try await store.nextOutboxSequence() == first + Int64(batch.outbox.count))
+        let rows = try await store.unpublished(limit: 100_000, now: now)
+        #expect(rows.map(\.sequence) == sequences)
+        #expect(rows.map(\.message) == batch.outbox)
+        await store.close()
+
+        let audits = batch.outbox.filter { $0.topic == TopicNames.standard.domainEvents }.count
+        #expect(audits == batch.appends.map(\.events.count).reduce(0, +))
+        #expect(try query(folder.store, "SELECT count(*) FROM outbox_values") == ["\(batch.outbox.count - audits)"])
+        #expect(try query(folder.store, "SELECT count(*) FROM outbox WHERE event_seq IS NOT NULL") == ["\(audits)"])
+        #expect(try query(folder.store, "PRAGMA user_version") == ["\(SQLiteEventStore.schemaVersion)"])
+    }
+
+    @Test("reads of rows committed before a sequence, and of rows waiting for a retry")
+    func selections() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        let earlier = try await store.commit(batch(0..<1))
+        let floor = try await store.nextOutboxSequence()
+        let later = try await store.commit(batch(1..<2))
+        #expect(later.first == floor)
+
+        let before = try await store.unpublished(limit: 100_000, now: now, excluding: nil, among: .before(floor))
+        #expect(before.map(\.sequence) == earlier)
+        #expect(try await store.unpublished(limit: 100_000, now: now, excluding: nil, among: .retries).isEmpty)
+        #expect(try await store.outboxRowsAwaitingRetry() == 0)
+
+        let retryAt = now + Span(milliseconds: 1_000)
+        let failed = [earlier[1], later[0], later[5]]
+        try await store.markFailed(failed.map { OutboxFailure(sequence: $0, reason: "broker down") }, retryAt: retryAt)
+        #expect(try await store.outboxRowsAwaitingRetry() == 3)
+        #expect(try await store.unpublished(limit: 100_000, now: now, excluding: nil, among: .retries).isEmpty)
+        let due = try await store.unpublished(limit: 100_000, now: retryAt, excluding: nil, among: .retries)
+        #expect(due.map(\.sequence) == failed)
+        #expect(due.allSatisfy { $0.attempts == 1 })
+        #expect(try await store.unpublished(limit: 100_000, now: retryAt, excluding: later[0]...later[0], among: .retries)
+            .map(\.sequence) == [earlier[1], later[5]])
+        // A failed row below the floor is still part of the rows before it, once due.
+        #expect(try await store.unpublished(limit: 100_000, now: now, excluding: nil, among: .before(floor)).count == earlier.count - 1)
+
+        try await store.markPublished(failed, at: retryAt)
+        #expect(try await store.outboxRowsAwaitingRetry() == 0)
+        #expect(try await store.unpublished(limit: 100_000, now: retryAt, excluding: nil, among: .retries).isEmpty)
+        await store.close()
+    }
+
+    @Test("marking scattered rows published marks exactly those, once")
+    func markScattered() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        let sequences = try await store.commit(batch(0..<1))
+        let chosen = [sequences[7], sequences[2], sequences[3], sequences[4], sequences[10], sequences.last!]
+        try await store.markPublished(chosen, at: now)
+        #expect(try await store.outboxBacklog() == sequences.count - chosen.count)
+        let rows = try await store.outbox(since: now, patientId: nil)
+        #expect(Set(rows.filter { $0.publishedAt != nil }.map(\.sequence)) == Set(chosen))
+        #expect(rows.filter { $0.publishedAt != nil }.allSatisfy { $0.attempts == 1 })
+        try await store.markPublished(chosen + [sequences[2]], at: now)  // again: changes nothing
+        #expect(try await store.outboxBacklog() == sequences.count - chosen.count)
+        await store.close()
+        #expect(try query(folder.store, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == ["\(sequences.count - chosen.count)"])
+    }
+
+    @Test("runs of consecutive sequences")
+    func consecutiveRuns() {
+        #expect(SQLiteEventStore.consecutiveRuns([]) == [])
+        #expect(SQLiteEventStore.consecutiveRuns([5]) == [5...5])
+        #expect(SQLiteEventStore.consecutiveRuns([9, 3, 4, 5, 11, 10, 4]) == [3...5, 9...11])
+    }
+
+    @Test("a store of schema version 1 migrates: streams, offsets, outbox rows with their bytes and states, and commits go on")
+    func migrationFromVersion1() async throws {
+        let folder = try ScratchFolder()
+        let old = batch(0..<2)
+        let published = 5
+        do {
+            // Written as carepath's first schema wrote it.
+            let db = try SQLiteConnection(path: folder.store)
+            try db.execute(SQLiteEventStore.migrations[0])
+            try db.execute("PRAGMA user_version = 1")
+            let insertEvent = try db.statement("INSERT INTO events (patient_id, version, type, causation_id, body) VALUES (?, ?, ?, ?, ?)")
+            let insertStream = try db.statement("INSERT INTO streams (patient_id, version) VALUES (?, ?)")
+            for append in old.appends {
+                for (event, body) in zip(append.events, append.bodies) {
+                    insertEvent.reset()
+                    insertEvent.bind(1, event.patientId)
+                    insertEvent.bind(2, event.version)
+                    insertEvent.bind(3, event.payload.typeName)
+                    insertEvent.bind(4, event.causationEventId)
+                    insertEvent.bind(5, bytes: body)
+                    try insertEvent.run()
+                }
+                insertStream.reset()
+                insertStream.bind(1, append.patientId)
+                insertStream.bind(2, append.events.count)
+                try insertStream.run()
+            }
+            let insertOutbox = try db.statement(
+                "INSERT INTO outbox (carepath_id, topic, key, value, causation_id, created_at, published_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for (n, message) in old.outbox.enumerated() {
+                insertOutbox.reset()
+                insertOutbox.bind(1, message.carepathId)
+                insertOutbox.bind(2, message.topic)
+                insertOutbox.bind(3, message.key)
+                insertOutbox.bind(4, bytes: message.value)
+                insertOutbox.bind(5, message.causationId)
+                insertOutbox.bind(6, now.millisecondsSinceEpoch)
+                insertOutbox.bind(7, n < published ? now.millisecondsSinceEpoch : nil)
+                insertOutbox.bind(8, n < published ? 1 : 0)
+                try insertOutbox.run()
+            }
+            try db.execute("INSERT INTO offsets (topic, partition, next_offset) VALUES ('clinical.events', 1, 77)")
+            db.close()
+        }
+
+        let store = try SQLiteEventStore(path: folder.store)
+        var expected: [String: [DomainEvent]] = [:]
+        for append in old.appends { expected[append.patientId] = append.events }
+        #expect(try await store.streams(of: Array(expected.keys)) == expected)
+        #expect(try await store.nextOffsets(topic: "clinical.events") == [1: 77])
+        let rows = try await store.outbox(since: now, patientId: nil)
+        #expect(rows.map(\.message) == old.outbox)
+        #expect(rows.map(\.sequence) == Array(1...Int64(old.outbox.count)))
+        #expect(rows.prefix(published).allSatisfy { $0.publishedAt == now && $0.attempts == 1 })
+        #expect(try await store.unpublished(limit: 100_000, now: now).map(\.message) == Array(old.outbox.dropFirst(published)))
+        #expect(try await store.outboxBacklog() == old.outbox.count - published)
+
+        // New commits append after the migrated rows, to streams already there.
+        let next = batch(2..<3)
+        let (patient, events) = (next.appends[0].patientId, next.appends[0].events)
+        let sequences = try await store.commit(next)
+        #expect(sequences.first == Int64(old.outbox.count) + 1)
+        #expect(try await store.streams(of: [patient])[patient] == events)
+        #expect(try await store.unpublished(limit: 100_000, now: now).map(\.message) == Array(old.outbox.dropFirst(published)) + next.outbox)
+        await store.close()
+        #expect(try query(folder.store, "PRAGMA user_version") == ["\(SQLiteEventStore.schemaVersion)"])
+        #expect(try query(folder.store, "PRAGMA integrity_check") == ["ok"])
+    }
+}
