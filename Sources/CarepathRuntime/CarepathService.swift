@@ -125,7 +125,7 @@ public final class CarepathService: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await relay.run() }
                 group.addTask { [settings] in try await scheduler.run(interval: settings.timerInterval) }
-                group.addTask { try await self.consume(consumer, offsets: offsets, relay: relay) }
+                group.addTask { try await self.consume(consumer, offsets: offsets, relay: relay, scheduler: scheduler) }
                 // The consume loop returns on stop; the others run until cancelled.
                 try await group.next()
                 group.cancelAll()
@@ -160,10 +160,11 @@ public final class CarepathService: Sendable {
     /// Deciding a batch overlaps the commit of the one before: the patients'
     /// states after batch n are in memory when n + 1 is decided, and n + 1 is
     /// committed only once n is (each commit checks the streams' versions).
-    private func consume(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay) async throws {
+    private func consume(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay,
+                         scheduler: TimerScheduler) async throws {
         var committing: Task<Void, any Error>?
         do {
-            try await consumeBatches(consumer, offsets: offsets, relay: relay, committing: &committing)
+            try await consumeBatches(consumer, offsets: offsets, relay: relay, scheduler: scheduler, committing: &committing)
             try await committing?.value
         } catch {
             // Nothing is left running against the store when the error goes up.
@@ -173,7 +174,7 @@ public final class CarepathService: Sendable {
     }
 
     private func consumeBatches(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay,
-                                committing: inout Task<Void, any Error>?) async throws {
+                                scheduler: TimerScheduler, committing: inout Task<Void, any Error>?) async throws {
         let decider = BatchDecider(ruleset: settings.ruleset, topics: settings.topics)
         var cache: [String: PatientState] = [:]
         var paused = false
@@ -227,6 +228,7 @@ public final class CarepathService: Sendable {
                     relay.accept(zip(outcome.batch.outbox, sequences).map { message, sequence in
                         OutboxRecord(sequence: sequence, message: message, createdAt: createdAt, publishedAt: nil, attempts: 0)
                     })
+                    if outcome.batch.timersScheduled.contains(where: { $0.timer.dueAt <= createdAt }) { scheduler.notify() }
                     let elapsed = ContinuousClock.now - started
                     metrics.recordBatch(outcome.summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                     for (reason, n) in outcome.summary.deadLettered {

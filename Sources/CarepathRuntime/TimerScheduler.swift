@@ -19,6 +19,7 @@ public final class TimerScheduler: Sendable {
     private let logger: Logger
     private let metrics: RuntimeMetrics
     private let clock: WallClock
+    private let doorbell = Doorbell()
 
     public init(store: any EventStore, producer: KafkaProducer, inputTopic: String, logger: Logger,
                 metrics: RuntimeMetrics, clock: WallClock = .system) {
@@ -30,14 +31,27 @@ public final class TimerScheduler: Sendable {
         self.clock = clock
     }
 
-    /// Announces due timers every `interval` until the task is cancelled.
+    /// Announces due timers every `interval`, and at once after ``notify()``,
+    /// until the task is cancelled.
     /// - Throws: ``StoreError`` when the store fails.
     public func run(interval: Duration) async throws {
+        let ticker = Task { [doorbell] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                doorbell.ring()
+            }
+        }
+        defer { ticker.cancel() }
         while !Task.isCancelled {
             try await announceDue()
-            try? await Task.sleep(for: interval)
+            await doorbell.wait()
         }
     }
+
+    /// Tells the scheduler that a commit scheduled timers already due (a
+    /// history caught up on, or a short window): they are announced now, not
+    /// at the next interval.
+    public func notify() { doorbell.ring() }
 
     /// Publishes the `timer.fired` of every timer due now that has not been announced.
     /// - Returns: how many were announced.

@@ -11,6 +11,10 @@ public import Pathway
 public protocol EventStore: Sendable {
     /// The domain events of the given patients, in version order; a patient
     /// with no stream is absent.
+    ///
+    /// Every commit that finished before the call is included; a commit still
+    /// running may not be (the consume loop reads only patients that commit
+    /// does not touch, and may read while it runs).
     /// - Throws: ``StoreError`` when the store cannot be read.
     func streams(of patientIds: [String]) async throws(StoreError) -> [String: [DomainEvent]]
 

@@ -23,6 +23,11 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     private let queue: DispatchQueue
     private var connection: SQLiteConnection?
     private let checkpointer: WALCheckpointer?
+    /// A second connection, on its own queue, for reading streams beside a
+    /// commit (WAL readers see the last committed state and never wait for
+    /// the writer); `nil` for `:memory:`, where streams are read on `queue`.
+    private let readQueue = DispatchQueue(label: "carepath.store.reader")
+    private var reader: SQLiteConnection?
     /// Unpublished outbox rows, counted once and then kept up to date by
     /// commits and deliveries (only on `queue`): the relay asks after every
     /// round, and counting a large backlog each time would hold up commits.
@@ -50,6 +55,9 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             try connection.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
             try connection.execute("PRAGMA journal_size_limit = \(64 << 20)")
             checkpointer = try WALCheckpointer(path: path, synchronous: durability == .full ? "FULL" : "NORMAL")
+            let reader = try SQLiteConnection(path: path)
+            try reader.execute("PRAGMA query_only = ON")
+            self.reader = reader
         }
     }
 
@@ -194,8 +202,31 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         return try result.get()
     }
 
+    /// Runs `body` on the reading connection, beside whatever the writer is
+    /// doing; on the writer's queue for an in-memory store.
+    private func performRead<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
+        guard path != ":memory:" else { return try await perform(body) }
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            readQueue.async {
+                guard let reader = self.reader else {
+                    continuation.resume(returning: .failure(.unavailable("the store at \(self.path) is closed")))
+                    return
+                }
+                continuation.resume(returning: Result { () throws(StoreError) -> T in try body(reader) })
+            }
+        }
+        return try result.get()
+    }
+
     public func close() async {
         checkpointer?.stop()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            readQueue.async {
+                self.reader?.close()
+                self.reader = nil
+                continuation.resume()
+            }
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.connection?.close()
@@ -208,7 +239,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     // MARK: - Streams and offsets
 
     public func streams(of patientIds: [String]) async throws(StoreError) -> [String: [DomainEvent]] {
-        try await perform { db throws(StoreError) in
+        try await performRead { db throws(StoreError) in
             let statement = try db.statement("SELECT body FROM events WHERE patient_id = ? ORDER BY version")
             var streams: [String: [DomainEvent]] = [:]
             for patientId in Set(patientIds) {

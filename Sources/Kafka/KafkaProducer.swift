@@ -140,15 +140,13 @@ public final class KafkaProducer: @unchecked Sendable {
                     return carepath_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
                                             key, keySize, value.baseAddress, value.count, nil, 0, opaque)
                 }
-                let nameStorage = message.headers.map { strdup($0.name) }
-                defer { nameStorage.forEach { free($0) } }
-                return withHeaderValues(message.headers) { pointers in
-                    var headers = (0..<message.headers.count).map { i in
-                        carepath_header_t(name: nameStorage[i], value: pointers[i].baseAddress, size: pointers[i].count)
-                    }
-                    return headers.withUnsafeMutableBufferPointer { h in
+                // Headers point into the message's own strings and bytes for
+                // the call (librdkafka copies them): no allocation per message.
+                return withUnsafeTemporaryAllocation(of: carepath_header_t.self, capacity: message.headers.count) { headers in
+                    withHeaders(message.headers, from: 0, in: headers) {
                         carepath_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
-                                         key, keySize, value.baseAddress, value.count, h.baseAddress, h.count, opaque)
+                                         key, keySize, value.baseAddress, value.count,
+                                         UnsafePointer(headers.baseAddress), headers.count, opaque)
                     }
                 }
             }
@@ -207,16 +205,17 @@ private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) 
     return key.withUnsafeBytes { body($0.baseAddress, $0.count) }
 }
 
-private func withHeaderValues<R>(_ headers: [KafkaHeader], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
-    var pointers: [UnsafeRawBufferPointer] = []
-    func recurse(_ i: Int) -> R {
-        guard i < headers.count else { return body(pointers) }
-        return headers[i].value.withUnsafeBytes { bytes in
-            pointers.append(bytes)
-            return recurse(i + 1)
+/// Fills `headers` from index `i` on with pointers into each header's name
+/// and value, valid while `body` runs.
+private func withHeaders<R>(_ source: [KafkaHeader], from i: Int, in headers: UnsafeMutableBufferPointer<carepath_header_t>,
+                            _ body: () -> R) -> R {
+    guard i < source.count else { return body() }
+    return source[i].name.withCString { name in
+        source[i].value.withUnsafeBytes { value in
+            headers[i] = carepath_header_t(name: name, value: value.baseAddress, size: value.count)
+            return withHeaders(source, from: i + 1, in: headers, body)
         }
     }
-    return recurse(0)
 }
 
 /// Collects the results of one ``KafkaProducer/send(_:)`` call.

@@ -99,6 +99,23 @@ struct OutboxStorageTests {
         #expect(try query(folder.store, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == ["\(sequences.count - chosen.count)"])
     }
 
+    @Test("streams are read on their own connection: each commit is seen as soon as it returns; a closed store refuses")
+    func streamsBesideTheWriter() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        let streams = syntheticStreams(patients: 3).sorted(by: { $0.key < $1.key })
+        for (patient, events) in streams {
+            var batch = StoreBatch(recordedAt: now)
+            batch.record(events, position: nil, topics: .standard)
+            try await store.commit(batch)
+            #expect(try await store.streams(of: [patient])[patient] == events)
+        }
+        await store.close()
+        await #expect(throws: StoreError.unavailable("the store at \(folder.store) is closed")) {
+            try await store.streams(of: [streams[0].0])
+        }
+    }
+
     @Test("runs of consecutive sequences")
     func consecutiveRuns() {
         #expect(SQLiteEventStore.consecutiveRuns([]) == [])

@@ -154,6 +154,30 @@ extension RuntimeClusterTests {
             #expect(inputs.last?["source"] as? String == TimerScheduler.source)
             #expect(inputs.last?["id"] as? String == "P-TIMER/reassessment-overdue/1")
         }
+
+        @Test("a timer already due when its batch commits is announced at once, not at the scheduler's next interval")
+        func dueOnCommit() async throws {
+            let harness = try RuntimeHarness(partitions: 2)
+            // Conservative care began 43 days ago: the day-42 timer was due a day ago.
+            let start = Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 43 * 86_400_000)
+            try await harness.feed(conservativeCareHistory(patient: "P-CATCH-UP", start: start))
+            // The scheduler looks once at start (before the group join lets anything
+            // be committed), then only every two minutes.
+            let running = try harness.startService(store: harness.folder.file("due.sqlite")) {
+                $0.timerIntervalMilliseconds = 120_000
+            }
+            let began = ContinuousClock.now
+            let reader = try harness.reader(topics: ["pathway.recommendations", "clinical.events"])
+            let published = try await reader.read(until: { messages in
+                messages.contains { $0.topic == "pathway.recommendations" && object($0)["code"] as? String == "REASSESSMENT_OVERDUE" }
+            }, within: .seconds(60), quiet: .milliseconds(300))
+            let waited = ContinuousClock.now - began
+            try await running.stop()
+            await reader.close()
+            #expect(published.contains { $0.topic == "clinical.events" && object($0)["id"] as? String == "P-CATCH-UP/reassessment-overdue/1" })
+            #expect(published.contains { $0.topic == "pathway.recommendations" && object($0)["code"] as? String == "REASSESSMENT_OVERDUE" })
+            #expect(waited < .seconds(60), "the overdue card waited for the scheduler's interval")
+        }
     }
 
     @Suite("Partition ownership")
