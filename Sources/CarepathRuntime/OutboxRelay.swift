@@ -53,14 +53,12 @@ public final class OutboxRelay: Sendable {
         self.handOverFrom = handOverFrom
     }
 
-    /// Tells the relay that the outbox has new rows.
-    public func notify() { doorbell.ring() }
-
     /// Hands the relay rows just committed, in sequence order, and wakes it.
     ///
     /// Used when the relay was made with `handOverFrom`: each committed row
     /// must then be handed over exactly once, in commit order. Without it the
-    /// rows are read from the store and this only wakes the relay.
+    /// rows are read from the store and this only wakes the relay (an empty
+    /// array does just that).
     public func accept(_ records: [OutboxRecord]) {
         if handOverFrom != nil, !records.isEmpty {
             handedOver.withLock { $0.append(contentsOf: records) }
@@ -68,8 +66,8 @@ public final class OutboxRelay: Sendable {
         doorbell.ring()
     }
 
-    /// Publishes until the task is cancelled, waking on ``notify()``,
-    /// ``accept(_:)`` and at least every `interval` (for retries).
+    /// Publishes until the task is cancelled, waking on ``accept(_:)`` and at
+    /// least every `interval` (for retries).
     ///
     /// Up to `roundsInFlight` rounds are sent at once: a round's rows go to the
     /// producer while earlier rounds wait for their acknowledgements, so a row
