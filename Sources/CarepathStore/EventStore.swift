@@ -113,6 +113,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case constraint(String)
     /// The store was written by a newer carepath.
     case newerSchema(found: Int, supported: Int)
+    /// An older carepath wrote the store, and it was opened read-only (never migrated).
+    case olderSchema(found: Int, supported: Int)
     /// A stored domain event no longer decodes.
     case corrupt(String)
     case failed(String)
@@ -125,6 +127,10 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .constraint(let message): "store integrity rule violated: \(message)"
         case .newerSchema(let found, let supported):
             "the store has schema version \(found) but this carepath supports up to \(supported); use the carepath release that wrote it"
+        case .olderSchema(0, _):
+            "the file is empty or not a carepath store (it has no schema version); pass the file `carepath run` uses"
+        case .olderSchema(let found, let supported):
+            "the store has schema version \(found), older than this carepath's \(supported); operator commands never change a store: stop the carepath that runs on it and start `carepath run` of this release, which migrates it, or use the release that wrote it"
         case .corrupt(let message): "the store holds an unreadable domain event: \(message)"
         case .failed(let message): "store error: \(message)"
         }

@@ -25,9 +25,12 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     private let checkpointer: WALCheckpointer?
     /// A second connection, on its own queue, for reading streams beside a
     /// commit (WAL readers see the last committed state and never wait for
-    /// the writer); `nil` for `:memory:`, where streams are read on `queue`.
+    /// the writer); `nil` for `:memory:` and read-only stores, whose streams
+    /// are read on `queue`.
     private let readQueue = DispatchQueue(label: "carepath.store.reader")
     private var reader: SQLiteConnection?
+    /// Whether `reader` exists: streams are read beside the writer.
+    private let readsBeside: Bool
     /// Unpublished outbox rows, counted once and then kept up to date by
     /// commits and deliveries (only on `queue`): the relay asks after every
     /// round, and counting a large backlog each time would hold up commits.
@@ -37,12 +40,26 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     /// - Parameters:
     ///   - path: the database file (`:memory:` for a private in-memory store).
     ///   - durability: see ``Durability``; `.full` by default.
+    ///   - readOnly: for operators' commands beside a running carepath: nothing
+    ///     is written (`PRAGMA query_only`), the schema is not migrated, no
+    ///     checkpoints run, and a store of another schema version is refused.
     /// - Throws: ``StoreError/unavailable(_:)`` when the file cannot be opened,
-    ///   ``StoreError/newerSchema(found:supported:)`` when a newer carepath wrote it.
-    public init(path: String, durability: Durability = .full) throws(StoreError) {
+    ///   ``StoreError/newerSchema(found:supported:)`` when a newer carepath wrote it,
+    ///   ``StoreError/olderSchema(found:supported:)`` when `readOnly` and an older one did.
+    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         queue = DispatchQueue(label: "carepath.store")
         let connection = try SQLiteConnection(path: path)
+        if readOnly {
+            let found = try Self.version(of: connection)
+            guard found <= Self.migrations.count else { throw .newerSchema(found: found, supported: Self.migrations.count) }
+            guard found == Self.migrations.count else { throw .olderSchema(found: found, supported: Self.migrations.count) }
+            try connection.execute("PRAGMA query_only = ON")
+            self.connection = connection
+            checkpointer = nil
+            readsBeside = false
+            return
+        }
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         try connection.execute("PRAGMA foreign_keys = ON")
@@ -50,6 +67,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         self.connection = connection
         if path == ":memory:" {
             checkpointer = nil
+            readsBeside = false
         } else {
             // Checkpoints run beside the writer, not inside its commits.
             try connection.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
@@ -58,6 +76,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             let reader = try SQLiteConnection(path: path)
             try reader.execute("PRAGMA query_only = ON")
             self.reader = reader
+            readsBeside = true
         }
     }
 
@@ -173,11 +192,16 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         """,
     ]
 
-    private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
+    private static func version(of db: SQLiteConnection) throws(StoreError) -> Int {
         let statement = try db.statement("PRAGMA user_version")
         try statement.step()
         let found = statement.int(0)
         statement.reset()
+        return found
+    }
+
+    private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
+        let found = try version(of: db)
         guard found <= migrations.count else { throw .newerSchema(found: found, supported: migrations.count) }
         for version in found..<migrations.count {
             try db.transaction { () throws(StoreError) in
@@ -205,7 +229,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     /// Runs `body` on the reading connection, beside whatever the writer is
     /// doing; on the writer's queue for an in-memory store.
     private func performRead<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
-        guard path != ":memory:" else { return try await perform(body) }
+        guard readsBeside else { return try await perform(body) }
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             readQueue.async {
                 guard let reader = self.reader else {

@@ -39,13 +39,15 @@ func kafkaConfiguration(_ configuration: RuntimeConfiguration, bootstrap: String
     return kafka
 }
 
-/// Opens a store that must already exist (an operator never creates one by mistake).
+/// Opens a store that must already exist (an operator never creates one by
+/// mistake), read-only: an operator's command never writes to or migrates
+/// the store of a running carepath.
 func openExistingStore(_ path: String) throws -> SQLiteEventStore {
     guard FileManager.default.fileExists(atPath: path) else {
         throw CommandFailure("no store at \(path); pass --store PATH or set CAREPATH_STORE to the file `carepath run` uses")
     }
     do {
-        return try SQLiteEventStore(path: path, durability: .normal)
+        return try SQLiteEventStore(path: path, durability: .normal, readOnly: true)
     } catch {
         throw CommandFailure("cannot open the store \(path): \(error)")
     }

@@ -116,6 +116,40 @@ struct OutboxStorageTests {
         }
     }
 
+    @Test("a read-only open never migrates or writes: an older store is refused and left as it was")
+    func readOnly() async throws {
+        let folder = try ScratchFolder()
+        do {
+            let db = try SQLiteConnection(path: folder.store)
+            try db.execute(SQLiteEventStore.migrations[0])
+            try db.execute("PRAGMA user_version = 1")
+            db.close()
+        }
+        #expect(throws: StoreError.olderSchema(found: 1, supported: SQLiteEventStore.schemaVersion)) {
+            _ = try SQLiteEventStore(path: folder.store, readOnly: true)
+        }
+        #expect(try query(folder.store, "PRAGMA user_version") == ["1"])
+
+        // Migrated by an owner's open, then readable read-only, and not writable.
+        let owner = try SQLiteEventStore(path: folder.store)
+        let written = batch(0..<1)
+        try await owner.commit(written)
+        await owner.close()
+        let store = try SQLiteEventStore(path: folder.store, readOnly: true)
+        let (patient, events) = (written.appends[0].patientId, written.appends[0].events)
+        #expect(try await store.streams(of: [patient])[patient] == events)
+        #expect(try await store.outbox(since: now, patientId: nil).map(\.message) == written.outbox)
+        await #expect(throws: StoreError.self) { try await store.commit(batch(1..<2)) }
+        await store.close()
+        #expect(try query(folder.store, "SELECT count(*) FROM streams") == ["1"])
+
+        let empty = folder.path + "/empty.sqlite"
+        _ = FileManager.default.createFile(atPath: empty, contents: nil)
+        #expect(throws: StoreError.olderSchema(found: 0, supported: SQLiteEventStore.schemaVersion)) {
+            _ = try SQLiteEventStore(path: empty, readOnly: true)
+        }
+    }
+
     @Test("runs of consecutive sequences")
     func consecutiveRuns() {
         #expect(SQLiteEventStore.consecutiveRuns([]) == [])
