@@ -89,8 +89,14 @@ public final class CarepathService: Sendable {
         }
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         try await producer.checkReachable()
-        try await producer.prepare(topics: [settings.topics.recommendations, settings.topics.tasks, settings.topics.domainEvents,
-                                            settings.topics.deadLetters, settings.topics.input])
+        do {
+            try await producer.prepare(topics: [settings.topics.recommendations, settings.topics.tasks, settings.topics.domainEvents,
+                                                settings.topics.deadLetters, settings.topics.input])
+        } catch {
+            // Caught here, not as a backlog that never drains.
+            throw RuntimeError(
+                "Kafka cannot serve one of carepath's topics (\(error)): create the topics of PATHWAY.md section 1 (docker-compose.yml's `topics` service lists them) and allow carepath's principal to use them, or name other topics with CAREPATH_TOPIC_*")
+        }
         var consumerConfiguration = kafka
         consumerConfiguration["group.id"] = settings.group
         consumerConfiguration["session.timeout.ms"] = String(settings.sessionTimeoutMilliseconds)

@@ -41,6 +41,12 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "create topic \(name)") }
     }
 
+    /// Makes metadata responses report `error` for `topic` (`KafkaError.Code`
+    /// values; 0 clears it): a topic that does not exist, or is not authorised.
+    public func setTopicError(_ topic: String, _ error: Int32) {
+        rd_kafka_mock_topic_set_error(cluster, topic, rd_kafka_resp_err_t(error))
+    }
+
     /// Takes a broker down: its connections close and it accepts none.
     public func setBrokerDown(_ brokerId: Int32) throws(KafkaError) {
         let err = rd_kafka_mock_broker_set_down(cluster, brokerId)
@@ -94,5 +100,6 @@ extension KafkaError {
         public static let coordinatorNotAvailable = RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue
         /// Not retried by librdkafka: the delivery fails.
         public static let messageSizeTooLarge = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+        public static let topicAuthorizationFailed = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
     }
 }

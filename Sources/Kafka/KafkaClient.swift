@@ -124,8 +124,11 @@ final class KafkaClient: @unchecked Sendable {
         defer { rd_kafka_topic_destroy(rkt) }
         var metadata: UnsafePointer<rd_kafka_metadata>?
         let err = rd_kafka_metadata(handle, 0, rkt, &metadata, timeoutMilliseconds)
+        // The request can succeed while the topic itself is in error (unknown, not authorised).
+        let topicError = metadata.flatMap { m in m.pointee.topic_cnt > 0 ? m.pointee.topics[0].err : nil } ?? RD_KAFKA_RESP_ERR_NO_ERROR
         if let metadata { rd_kafka_metadata_destroy(metadata) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "metadata of \(topic)") }
+        guard topicError == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(topicError, "topic \(topic)") }
     }
 
     /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).

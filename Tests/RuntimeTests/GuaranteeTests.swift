@@ -180,6 +180,24 @@ extension RuntimeClusterTests {
         }
     }
 
+    @Suite("Start-up checks")
+    struct StartUpTests {
+        @Test("an output topic Kafka will not serve stops carepath at start, naming the topic and what to do")
+        func unusableOutputTopic() async throws {
+            let harness = try RuntimeHarness(partitions: 2)
+            harness.cluster.setTopicError("pathway.tasks", KafkaError.Code.topicAuthorizationFailed)
+            let running = try harness.startService(store: harness.folder.file("topics.sqlite"))
+            do {
+                try await running.stop()
+                Issue.record("carepath started without being able to publish to pathway.tasks")
+            } catch let error as RuntimeError {
+                #expect(error.message.contains("pathway.tasks"))
+                #expect(error.message.contains("create the topics of PATHWAY.md section 1"))
+            }
+            #expect(running.service.metrics.snapshot.consumed == 0)
+        }
+    }
+
     @Suite("Partition ownership")
     struct PartitionOwnershipTests {
         @Test("a partition the group processed elsewhere but this store never did stops carepath with a clear error")
