@@ -337,7 +337,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 throw .versionConflict(patientId: append.patientId, expected: append.expectedVersion, actual: actual)
             }
             var version = actual
-            for ((event, body), auditMessage) in zip(zip(append.events, append.bodies), append.auditMessages) {
+            for (event, auditMessage) in zip(append.events, append.auditMessages) {
                 version += 1
                 guard event.version == version, event.patientId == append.patientId else {
                     throw .constraint("event \(event.messageId) does not follow version \(version - 1) of patient \(append.patientId)")
@@ -347,7 +347,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 insertEvent.bind(2, event.version)
                 insertEvent.bind(3, event.payload.typeName)
                 insertEvent.bind(4, event.causationEventId)
-                insertEvent.bind(5, bytes: body)
+                insertEvent.bind(5, bytes: batch.outbox[auditMessage].value)
                 try insertEvent.run()
                 auditedEvent[auditMessage] = db.lastInsertedRowId
             }

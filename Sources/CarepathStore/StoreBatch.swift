@@ -10,9 +10,8 @@ public struct StoreBatch: Sendable {
         public var patientId: String
         public var expectedVersion: Int
         public var events: [DomainEvent]
-        /// Each event's JSON (its audit message's value), in the order of `events`.
-        public var bodies: [[UInt8]]
-        /// Where each event's audit message is in ``StoreBatch/outbox``, in the order of `events`.
+        /// Where each event's audit message is in ``StoreBatch/outbox``, in the
+        /// order of `events`: its value is the event's stored JSON.
         public var auditMessages: [Int]
     }
 
@@ -75,13 +74,12 @@ public struct StoreBatch: Sendable {
         } else {
             index = appends.count
             appendIndex[patientId] = index
-            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], bodies: [], auditMessages: []))
+            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], auditMessages: []))
         }
         for event in events {
             // The audit message comes last; its value is the event's stored JSON.
             Projection.append(event, topics: topics, scratch: &scratch, into: &outbox)
             appends[index].events.append(event)
-            appends[index].bodies.append(outbox[outbox.count - 1].value)
             appends[index].auditMessages.append(outbox.count - 1)
             switch event.payload {
             case .clinicalEventRecorded(let input, _):

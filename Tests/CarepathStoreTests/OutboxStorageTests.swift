@@ -170,7 +170,8 @@ struct OutboxStorageTests {
             let insertEvent = try db.statement("INSERT INTO events (patient_id, version, type, causation_id, body) VALUES (?, ?, ?, ?, ?)")
             let insertStream = try db.statement("INSERT INTO streams (patient_id, version) VALUES (?, ?)")
             for append in old.appends {
-                for (event, body) in zip(append.events, append.bodies) {
+                for (event, auditMessage) in zip(append.events, append.auditMessages) {
+                    let body = old.outbox[auditMessage].value
                     insertEvent.reset()
                     insertEvent.bind(1, event.patientId)
                     insertEvent.bind(2, event.version)
