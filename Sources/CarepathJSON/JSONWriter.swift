@@ -148,32 +148,78 @@ public struct JSONWriter: Sendable {
 
     /// Appends `,"key":"value"` in one copy; `false`, having written nothing,
     /// when that is too long or needs escaping.
+    ///
+    /// Key and value are copied onto the stack eight bytes at a time, and each
+    /// word is tested for bytes that need escaping as it goes: one pass over
+    /// them, then one append.
     private mutating func stage(comma: Bool, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>?) -> Bool {
         let count = (comma ? 1 : 0) + key.count + 3 + (value.map { $0.count + 2 } ?? 0)
-        guard count <= Self.stageCapacity, Self.firstEscape(in: key, from: 0) == key.count else { return false }
-        if let value, Self.firstEscape(in: value, from: 0) != value.count { return false }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.stageCapacity) { buffer in
+        guard count <= Self.stageCapacity else { return false }
+        return withUnsafeTemporaryAllocation(byteCount: Self.stageCapacity, alignment: 8) { buffer in
+            let out = buffer.baseAddress!
             var n = 0
-            func put(_ byte: UInt8) {
-                buffer[n] = byte
+            var escapes: UInt64 = 0
+            if comma {
+                out.storeBytes(of: UInt8(ascii: ","), toByteOffset: n, as: UInt8.self)
                 n += 1
             }
-            func put(_ run: UnsafeBufferPointer<UInt8>) {
-                n = UnsafeMutableBufferPointer(rebasing: buffer[n...]).initialize(fromContentsOf: run) + n
-            }
-            if comma { put(UInt8(ascii: ",")) }
-            put(UInt8(ascii: "\""))
-            put(key)
-            put(UInt8(ascii: "\""))
-            put(UInt8(ascii: ":"))
+            out.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n, as: UInt8.self)
+            n += 1
+            escapes |= Self.copy(key, to: out + n)
+            n += key.count
+            out.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n, as: UInt8.self)
+            out.storeBytes(of: UInt8(ascii: ":"), toByteOffset: n + 1, as: UInt8.self)
+            n += 2
             if let value {
-                put(UInt8(ascii: "\""))
-                put(value)
-                put(UInt8(ascii: "\""))
+                out.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n, as: UInt8.self)
+                n += 1
+                escapes |= Self.copy(value, to: out + n)
+                n += value.count
+                out.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n, as: UInt8.self)
+                n += 1
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+            guard escapes == 0 else { return false }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: out, count: n).bindMemory(to: UInt8.self))
+            return true
         }
-        return true
+    }
+
+    /// Copies `run` to `target` and tells whether any byte of it needs escaping
+    /// (nonzero when one does). Whole words are copied while they are tested;
+    /// `target` must have room for `run.count` bytes.
+    @inline(__always)
+    private static func copy(_ run: UnsafeBufferPointer<UInt8>, to target: UnsafeMutableRawPointer) -> UInt64 {
+        guard let base = run.baseAddress else { return 0 }
+        let source = UnsafeRawPointer(base)
+        var escapes: UInt64 = 0
+        var i = 0
+        while i &+ 8 <= run.count {
+            let word = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            target.storeBytes(of: word, toByteOffset: i, as: UInt64.self)
+            escapes |= escapeBits(word)
+            i &+= 8
+        }
+        // The last 0-7 bytes as at most three pieces of 4, 2 and 1 bytes, each
+        // tested as a word whose other bytes are a harmless "A".
+        let pad: UInt64 = 0x4141_4141_4141_4141
+        if run.count &- i >= 4 {
+            let piece = source.loadUnaligned(fromByteOffset: i, as: UInt32.self)
+            target.storeBytes(of: piece, toByteOffset: i, as: UInt32.self)
+            escapes |= escapeBits(UInt64(piece) | (pad & ~0xFFFF_FFFF))
+            i &+= 4
+        }
+        if run.count &- i >= 2 {
+            let piece = source.loadUnaligned(fromByteOffset: i, as: UInt16.self)
+            target.storeBytes(of: piece, toByteOffset: i, as: UInt16.self)
+            escapes |= escapeBits(UInt64(piece) | (pad & ~0xFFFF))
+            i &+= 2
+        }
+        if i < run.count {
+            let piece = base[i]
+            target.storeBytes(of: piece, toByteOffset: i, as: UInt8.self)
+            escapes |= escapeBits(UInt64(piece) | (pad & ~0xFF))
+        }
+        return escapes
     }
 
     /// The index of the first byte at or after `start` that JSON requires to be
@@ -207,7 +253,12 @@ public struct JSONWriter: Sendable {
 
     /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (exact).
     @inline(__always)
-    static func mayNeedEscape(_ word: UInt64) -> Bool {
+    static func mayNeedEscape(_ word: UInt64) -> Bool { escapeBits(word) != 0 }
+
+    /// Nonzero exactly when one of the eight bytes of `word` is `"`, `\` or
+    /// below 0x20 (the classic "has a zero byte" and "has a byte below n" tests).
+    @inline(__always)
+    static func escapeBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let control = (word &- ones &* 0x20) & ~word & highs
@@ -215,7 +266,7 @@ public struct JSONWriter: Sendable {
         let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
         let quotes = (quote &- ones) & ~quote & highs
         let backslashes = (backslash &- ones) & ~backslash & highs
-        return (control | quotes | backslashes) != 0
+        return control | quotes | backslashes
     }
 
     /// Appends bytes that are already a JSON value (for example a stored document).

@@ -238,6 +238,7 @@ public enum Identifiers {
 
     /// `prefix` and the first 32 hex digits (16 bytes) of SHA-256 over `text`.
     private static func digest(_ text: String, prefix: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).hexString(prefix: prefix, limit: 16)
+        var text = text
+        return text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }.hexString(prefix: prefix, limit: 16)
     }
 }

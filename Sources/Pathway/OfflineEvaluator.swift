@@ -28,6 +28,11 @@ public struct OfflineEvaluator: Sendable {
     ///   - lineNumber: its 0-based line number (the dead letter's `offset`).
     ///   - messages: where the messages it yields are appended.
     public mutating func process(_ bytes: [UInt8], lineNumber: Int, into messages: inout [OutputMessage]) {
+        process(bytes, lineNumber: lineNumber, to: &messages)
+    }
+
+    /// ``process(_:lineNumber:into:)`` with the output going to any sink.
+    mutating func process(_ bytes: [UInt8], lineNumber: Int, to messages: inout some OutputSink) {
         switch InputDecoder.outcome(of: bytes) {
         case .rejected(let rejection, let subject, let id):
             deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: subject, id: id, into: &messages)
@@ -63,6 +68,11 @@ public struct OfflineEvaluator: Sendable {
     ///   - until: the end of the evaluation; by default ``latestAcceptedTime``.
     ///   - messages: where the messages the timers yield are appended.
     public mutating func finish(until: Timestamp?, into messages: inout [OutputMessage]) {
+        finish(until: until, to: &messages)
+    }
+
+    /// ``finish(until:into:)`` with the output going to any sink.
+    mutating func finish(until: Timestamp?, to messages: inout some OutputSink) {
         guard let until = until ?? latestAcceptedTime else { return }
         var queue = TimerQueue()
         var queued = Set<String>()
@@ -85,18 +95,18 @@ public struct OfflineEvaluator: Sendable {
     }
 
     /// Appends the messages of a patient's new domain events (already folded into its state).
-    private mutating func publish(_ events: [DomainEvent], patientId: String, into messages: inout [OutputMessage]) {
+    private mutating func publish(_ events: [DomainEvent], patientId: String, into messages: inout some OutputSink) {
         for event in events {
-            Projection.append(event, topics: topics, scratch: &scratch, into: &messages)
+            messages.publish(event, topics: topics, scratch: &scratch)
         }
         if keepStreams { streams[patientId, default: []].append(contentsOf: events) }
     }
 
     private func deadLetter(_ rejection: Rejection, bytes: [UInt8], lineNumber: Int, key: String?, id: String?,
-                            into messages: inout [OutputMessage]) {
+                            into messages: inout some OutputSink) {
         let letter = DeadLetter(rejection: rejection, bytes: bytes, topic: topics.input, partition: nil,
                                 offset: Int64(lineNumber), key: key, receivedAt: nil, inputId: id)
-        messages.append(letter.message(topics: topics))
+        messages.publish(letter.message(topics: topics))
     }
 
     /// Evaluates a whole JSONL document.
@@ -132,28 +142,20 @@ public struct OfflineEvaluator: Sendable {
                                 topics: TopicNames = .standard, chunkSize: Int = 1 << 20,
                                 write: ([UInt8]) -> Void) -> Int {
         var evaluator = OfflineEvaluator(ruleset: ruleset, topics: topics)
-        var messages: [OutputMessage] = []
-        var w = JSONWriter(capacity: chunkSize + 64 * 1024)
-        var count = 0
+        var lines = JSONLinesSink(capacity: chunkSize + 64 * 1024)
         func drain(_ final: Bool) {
-            count += messages.count
-            for m in messages {
-                m.writeLine(to: &w)
-                w.raw(CollectionOfOne(UInt8(ascii: "\n")))
-            }
-            messages.removeAll(keepingCapacity: true)
-            if w.bytes.count >= chunkSize || (final && !w.bytes.isEmpty) {
-                write(w.bytes)
-                w.bytes.removeAll(keepingCapacity: true)
+            if lines.writer.bytes.count >= chunkSize || (final && !lines.writer.bytes.isEmpty) {
+                write(lines.writer.bytes)
+                lines.writer.bytes.removeAll(keepingCapacity: true)
             }
         }
         for (n, line) in Lines(jsonl).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-            evaluator.process(Array(line), lineNumber: n, into: &messages)
+            evaluator.process(Array(line), lineNumber: n, to: &lines)
             drain(false)
         }
-        evaluator.finish(until: until, into: &messages)
+        evaluator.finish(until: until, to: &lines)
         drain(true)
-        return count
+        return lines.count
     }
 
     /// Writes messages as `evaluate` prints them, one JSON object a line.
@@ -164,6 +166,43 @@ public struct OfflineEvaluator: Sendable {
             w.raw(CollectionOfOne(UInt8(ascii: "\n")))
         }
         return w.bytes
+    }
+}
+
+/// Where ``OfflineEvaluator`` puts the messages it publishes, in order.
+protocol OutputSink {
+    /// The messages of a domain event already folded into its patient's state.
+    /// - Parameter scratch: a writer the sink may use; its contents are replaced.
+    mutating func publish(_ event: DomainEvent, topics: TopicNames, scratch: inout JSONWriter)
+    /// A message built already (a dead letter).
+    mutating func publish(_ message: OutputMessage)
+}
+
+extension Array: OutputSink where Element == OutputMessage {
+    mutating func publish(_ event: DomainEvent, topics: TopicNames, scratch: inout JSONWriter) {
+        Projection.append(event, topics: topics, scratch: &scratch, into: &self)
+    }
+
+    mutating func publish(_ message: OutputMessage) { append(message) }
+}
+
+/// The output as `carepath evaluate` prints it, one JSON object a line,
+/// written straight into one buffer: no message is built on the way.
+struct JSONLinesSink: OutputSink {
+    var writer: JSONWriter
+    /// How many lines (messages) were written.
+    private(set) var count = 0
+
+    init(capacity: Int) { writer = JSONWriter(capacity: capacity) }
+
+    mutating func publish(_ event: DomainEvent, topics: TopicNames, scratch: inout JSONWriter) {
+        count += Projection.writeLines(event, topics: topics, scratch: &scratch, to: &writer)
+    }
+
+    mutating func publish(_ message: OutputMessage) {
+        message.writeLine(to: &writer)
+        writer.raw(CollectionOfOne(UInt8(ascii: "\n")))
+        count += 1
     }
 }
 

@@ -93,4 +93,47 @@ public enum Projection {
         out.append(OutputMessage(topic: topics.domainEvents, key: event.patientId, value: scratch.exactBytes,
                                  carepathId: event.messageId, causationId: cause))
     }
+
+    /// Writes the lines `carepath evaluate` prints for one domain event: the
+    /// same bytes as ``OutputMessage/writeLine(to:)`` and a `\n` for each of
+    /// the messages ``append(_:topics:scratch:into:)`` would append, written
+    /// straight into `w` rather than copied out as values first.
+    /// - Parameters:
+    ///   - scratch: a writer to reuse across calls; holds a recommendation or
+    ///     task while it goes into both of its lines.
+    ///   - w: where the lines are appended.
+    /// - Returns: how many lines were written (1 or 2).
+    static func writeLines(_ event: DomainEvent, topics: TopicNames, scratch: inout JSONWriter,
+                           to w: inout JSONWriter) -> Int {
+        var resource: [UInt8]?
+        var lines = 1
+        switch event.payload {
+        case .recommendationIssued(let rec), .recommendationRevised(let rec):
+            scratch.bytes.removeAll(keepingCapacity: true)
+            rec.write(to: &scratch)
+            writeLine(topic: topics.recommendations, key: event.patientId, to: &w) { $0.raw(scratch.bytes) }
+            resource = scratch.bytes
+            lines = 2
+        case .taskRequested(let task), .taskChanged(let task):
+            scratch.bytes.removeAll(keepingCapacity: true)
+            task.write(to: &scratch)
+            writeLine(topic: topics.tasks, key: event.patientId, to: &w) { $0.raw(scratch.bytes) }
+            resource = scratch.bytes
+            lines = 2
+        default:
+            break
+        }
+        writeLine(topic: topics.domainEvents, key: event.patientId, to: &w) { event.write(to: &$0, resource: resource) }
+        return lines
+    }
+
+    /// `{"topic":…,"key":…,"value":…}` and `\n`, the value written by `value`.
+    private static func writeLine(topic: String, key: String, to w: inout JSONWriter, value: (inout JSONWriter) -> Void) {
+        w.object { o in
+            o.field("topic", topic)
+            o.field("key", key)
+            o.field("value", value)
+        }
+        w.raw(CollectionOfOne(UInt8(ascii: "\n")))
+    }
 }

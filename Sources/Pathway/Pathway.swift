@@ -80,7 +80,7 @@ public enum Pathway {
                 context.fireTimersDue(upTo: pending.timer.dueAt)
                 return .accepted(context.events)
             }
-            if let fingerprint = context.state.received[PatientState.receiptKey(source: input.source, id: input.id)] {
+            if let fingerprint = context.state.received[PatientState.InputReceipt(input)] {
                 if fingerprint == input.fingerprint { return .accepted([]) }
                 return .rejected(Rejection(
                     .conflictingDuplicate, at: "$.id",

@@ -10,10 +10,10 @@ public struct PatientState: Sendable, Hashable {
     public private(set) var clock: Timestamp?
     /// `nil` before the patient's first event.
     public private(set) var state: PathwayState?
-    public private(set) var openTracks: Set<Track> = []
+    public private(set) var openTracks = TrackSet()
 
-    /// Accepted inputs: `source` + NUL + `id` → fingerprint.
-    public private(set) var received: [String: String] = [:]
+    /// Accepted inputs: their `source` and `id` → fingerprint.
+    public private(set) var received: [InputReceipt: String] = [:]
 
     // Presentation (the latest `patient.presented` updates it).
     public private(set) var presentation: Presentation?
@@ -130,7 +130,7 @@ public struct PatientState: Sendable, Hashable {
         switch event.payload {
         case .clinicalEventRecorded(let input, let actingAt):
             if received.isEmpty { received.reserveCapacity(16) }  // grown once, not rehashed at 1, 2, 4, 8
-            received[Self.receiptKey(source: input.source, id: input.id)] = input.fingerprint
+            received[InputReceipt(input)] = input.fingerprint
             clock = max(clock ?? actingAt, actingAt)
             record(input, actingAt: actingAt)
         case .stateChanged(_, let to, _):
@@ -172,7 +172,20 @@ public struct PatientState: Sendable, Hashable {
         }
     }
 
-    static func receiptKey(source: String, id: String) -> String { source + "\u{0}" + id }
+    /// What identifies an input for deduplication: its `source` and its `id`
+    /// (PATHWAY.md section 2). Kept as the input's own two strings, so a
+    /// receipt costs no new string.
+    public struct InputReceipt: Sendable, Hashable {
+        public var source: String
+        public var id: String
+
+        public init(source: String, id: String) {
+            self.source = source
+            self.id = id
+        }
+
+        init(_ input: InputEvent) { self.init(source: input.source, id: input.id) }
+    }
 
     private mutating func record(_ input: InputEvent, actingAt: Timestamp) {
         let id = input.id

@@ -175,20 +175,35 @@ extension Sequence where Element == UInt8 {
     var hexString: String { hexString(prefix: "") }
 
     /// `prefix` followed by the lowercase hexadecimal of the first `limit` bytes
-    /// (all of them by default), built in one allocation.
+    /// (all of them by default).
     func hexString(prefix: String, limit: Int = .max) -> String {
-        var prefix = prefix
-        return prefix.withUTF8 { head in
-            let bytes = Array(self.prefix(limit))
-            return String(unsafeUninitializedCapacity: head.count + 2 * bytes.count) { out in
-                var n = out.initialize(fromContentsOf: head)
-                for byte in bytes {
-                    out[n] = hexDigits[Int(byte >> 4)]
-                    out[n + 1] = hexDigits[Int(byte & 0x0F)]
-                    n += 2
-                }
-                return n
+        Array(self.prefix(limit)).withUnsafeBytes { hexadecimal($0, prefix: prefix) }
+    }
+}
+
+extension SHA256Digest {
+    /// Lowercase hexadecimal of the digest.
+    var hexString: String { hexString(prefix: "") }
+
+    /// `prefix` followed by the lowercase hexadecimal of the digest's first
+    /// `limit` bytes (all 32 by default), read in place.
+    func hexString(prefix: String, limit: Int = .max) -> String {
+        withUnsafeBytes { hexadecimal(UnsafeRawBufferPointer(rebasing: $0.prefix(limit)), prefix: prefix) }
+    }
+}
+
+/// `prefix` followed by the lowercase hexadecimal of `bytes`, built in one allocation.
+private func hexadecimal(_ bytes: UnsafeRawBufferPointer, prefix: String) -> String {
+    var prefix = prefix
+    return prefix.withUTF8 { head in
+        String(unsafeUninitializedCapacity: head.count + 2 * bytes.count) { out in
+            var n = out.initialize(fromContentsOf: head)
+            for byte in bytes {
+                out[n] = hexDigits[Int(byte >> 4)]
+                out[n + 1] = hexDigits[Int(byte & 0x0F)]
+                n += 2
             }
+            return n
         }
     }
 }

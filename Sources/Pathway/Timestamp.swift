@@ -56,26 +56,21 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 out[n] = byte
                 n += 1
             }
-            func digits(_ value: Int, _ count: Int) {
-                var divisor = 1
-                for _ in 1..<count { divisor *= 10 }
-                var v = value
-                for _ in 0..<count {
-                    put(UInt8(ascii: "0") + UInt8(v / divisor % 10))
-                    v %= divisor
-                    divisor /= 10
-                    if divisor == 0 { divisor = 1 }
-                }
+            /// Two decimal digits of `value` (0...99); constant divisors only, so no division instruction.
+            func twoDigits(_ value: Int) {
+                put(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10))
+                put(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
             }
-            digits(year, 4); put(UInt8(ascii: "-"))
-            digits(month, 2); put(UInt8(ascii: "-"))
-            digits(day, 2); put(UInt8(ascii: "T"))
-            digits(secondOfDay / 3600, 2); put(UInt8(ascii: ":"))
-            digits(secondOfDay / 60 % 60, 2); put(UInt8(ascii: ":"))
-            digits(secondOfDay % 60, 2)
+            twoDigits(year / 100 % 100); twoDigits(year % 100); put(UInt8(ascii: "-"))
+            twoDigits(month); put(UInt8(ascii: "-"))
+            twoDigits(day); put(UInt8(ascii: "T"))
+            twoDigits(secondOfDay / 3600); put(UInt8(ascii: ":"))
+            twoDigits(secondOfDay / 60 % 60); put(UInt8(ascii: ":"))
+            twoDigits(secondOfDay % 60)
             if fraction != 0 {
                 put(UInt8(ascii: "."))
-                digits(fraction, 3)
+                put(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: fraction / 100))
+                twoDigits(fraction % 100)
             }
             put(UInt8(ascii: "Z"))
             return body(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))

@@ -16,6 +16,25 @@ struct FixtureCoverageTests {
         return OfflineEvaluator.evaluate(jsonl: bytes, until: Timestamp(rfc3339: "2026-07-01T00:00:00Z"))
     }
 
+    @Test("evaluate's streamed lines are the messages' lines, byte for byte, for every kind of output")
+    func streamedLinesAreTheMessages() throws {
+        let bytes = try [UInt8](Data(contentsOf: Self.fixture))
+        let until = Timestamp(rfc3339: "2026-07-01T00:00:00Z")
+        let messages = OfflineEvaluator.evaluate(jsonl: bytes, until: until)
+        var streamed: [UInt8] = []
+        let count = OfflineEvaluator.evaluate(jsonl: bytes, until: until) { streamed += $0 }
+        #expect(count == messages.count)
+        #expect(Set(messages.map(\.topic)).isSuperset(of: [TopicNames.standard.recommendations, TopicNames.standard.tasks,
+                                                            TopicNames.standard.domainEvents]))
+        let lines = Array(Lines(streamed))
+        #expect(lines.count == messages.count)
+        for (line, message) in zip(lines, messages) {
+            var w = JSONWriter()
+            message.writeLine(to: &w)
+            #expect(Array(line) == w.bytes, "\(message.topic) \(message.carepathId)")
+        }
+    }
+
     @Test("issues every one of the fifteen recommendation codes")
     func everyCode() throws {
         var codes = Set<RecommendationCode>()

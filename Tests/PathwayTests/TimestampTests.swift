@@ -13,6 +13,9 @@ struct TimestampTests {
         ("2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z"),
         ("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.500Z"),
         ("2000-01-01T00:00:00+14:00", "1999-12-31T10:00:00Z"),
+        ("0001-01-01T00:00:00.007Z", "0001-01-01T00:00:00.007Z"),
+        ("9999-12-31T23:59:59.090Z", "9999-12-31T23:59:59.090Z"),
+        ("0999-09-09T09:09:09.9Z", "0999-09-09T09:09:09.900Z"),
     ])
     func parseAndFormat(_ input: String, _ output: String) {
         #expect(Timestamp(rfc3339: input)?.rfc3339 == output)
@@ -25,6 +28,19 @@ struct TimestampTests {
     ])
     func rejects(_ input: String) {
         #expect(Timestamp(rfc3339: input) == nil)
+    }
+
+    @Test("any instant from year 1 to 9999 is written in the fixed form and reads back as itself")
+    func roundTrip() {
+        let first = Timestamp(rfc3339: "0001-01-01T00:00:00Z")!.millisecondsSinceEpoch
+        let last = Timestamp(rfc3339: "9999-12-31T23:59:59.999Z")!.millisecondsSinceEpoch
+        // 20,000 instants spread over the whole range; the odd step varies every field.
+        let step = (last - first) / 20_000 + 7_919
+        for ms in stride(from: first, through: last, by: Int(step)) {
+            let text = Timestamp(millisecondsSinceEpoch: ms).rfc3339
+            #expect(text.utf8.count == (ms % 1000 == 0 ? 20 : 24), "\(text)")
+            #expect(Timestamp(rfc3339: text)?.millisecondsSinceEpoch == ms, "\(ms) was written as \(text)")
+        }
     }
 
     @Test("day N is the anchor plus N × 24 hours")
