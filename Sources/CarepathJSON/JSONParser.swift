@@ -157,17 +157,27 @@ public struct JSONParser: ~Copyable {
         // Fast path: no escapes, ASCII or valid UTF-8 without control characters.
         var sawEscape = false
         var sawNonASCII = false
-        while index < end {
-            let b = byte(index)
-            if b == UInt8(ascii: "\"") { break }
-            if b == UInt8(ascii: "\\") {
-                sawEscape = true
-                index += 2
-                continue
+        scanning: while index < end {
+            // Eight bytes at a time while none is a quote, a backslash, a control
+            // character or non-ASCII; then byte by byte through the word that has one.
+            while index &+ 8 <= end {
+                let word = UnsafeRawPointer(base.unsafelyUnwrapped + index).loadUnaligned(as: UInt64.self)
+                if JSONWriter.escapeBits(word) | (word & 0x8080_8080_8080_8080) != 0 { break }
+                index &+= 8
             }
-            if b < 0x20 { throw error("control character in a string") }
-            if b >= 0x80 { sawNonASCII = true }
-            index += 1
+            let stop = min(index &+ 8, end)
+            while index < stop {
+                let b = byte(index)
+                if b == UInt8(ascii: "\"") { break scanning }
+                if b == UInt8(ascii: "\\") {
+                    sawEscape = true
+                    index += 2
+                    continue
+                }
+                if b < 0x20 { throw error("control character in a string") }
+                if b >= 0x80 { sawNonASCII = true }
+                index += 1
+            }
         }
         guard index < end else { throw error("unterminated string") }
         let raw = UnsafeBufferPointer(start: base.unsafelyUnwrapped + start, count: index - start)

@@ -78,6 +78,20 @@ func loadRuleset(_ path: String?) throws -> Ruleset {
     }
 }
 
+/// Writes bytes to standard output with write(2), straight from the array
+/// (no copy into `Data` for every chunk); a failed write ends the process
+/// with status 1 and says why.
 func writeStandardOutput(_ bytes: [UInt8]) {
-    FileHandle.standardOutput.write(Data(bytes))
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                FileHandle.standardError.write(Data("carepath: cannot write to standard output: \(String(cString: strerror(errno)))\n".utf8))
+                exit(1)
+            }
+            offset += written
+        }
+    }
 }

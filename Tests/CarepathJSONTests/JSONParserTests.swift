@@ -51,6 +51,36 @@ struct JSONParserTests {
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xFF, 0xFE, 0x22]) }
     }
 
+    @Test("finds the end of a string, a raw control character or bad UTF-8 wherever it falls")
+    func stringScanning() throws {
+        // Strings are scanned eight bytes at a time: put each byte at every position
+        // of strings of every length up to 40.
+        for length in 1...40 {
+            for position in 0..<length {
+                func text(_ byte: [UInt8]) -> [UInt8] {
+                    var body = Array(repeating: UInt8(ascii: "a"), count: length)
+                    body.replaceSubrange(position..<(position + 1), with: byte)
+                    return [UInt8(ascii: "\"")] + body + [UInt8(ascii: "\"")]
+                }
+                let plain = String(repeating: "a", count: length)
+                // A quote ends the string there; what follows is not JSON.
+                #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text([UInt8(ascii: "\"")])) }
+                #expect(try JSONParser.parse(Array(text([UInt8(ascii: "\"")]).prefix(position + 2))) == .string(String(plain.prefix(position))))
+                // A raw control character is refused at its offset.
+                for control: UInt8 in [0x00, 0x01, 0x0A, 0x1F] {
+                    let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text([control])) }
+                    #expect(error?.offset == position + 1)
+                    #expect(error?.message == "control character in a string")
+                }
+                // Escapes and UTF-8 are decoded; bad UTF-8 is refused.
+                #expect(try JSONParser.parse(text(Array(#"\n"#.utf8))) == .string(String(plain.prefix(position)) + "\n" + String(plain.dropFirst(position + 1))))
+                #expect(try JSONParser.parse(text(Array("é".utf8))) == .string(String(plain.prefix(position)) + "é" + String(plain.dropFirst(position + 1))))
+                #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text([0xFF])) }
+                #expect(try JSONParser.parse(text([0x7F])) == .string(String(plain.prefix(position)) + "\u{7f}" + String(plain.dropFirst(position + 1))))
+            }
+        }
+    }
+
     @Test("rejects nesting deeper than the limit")
     func depth() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
