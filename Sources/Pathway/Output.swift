@@ -105,26 +105,26 @@ public enum Projection {
     /// - Returns: how many lines were written (1 or 2).
     static func writeLines(_ event: DomainEvent, topics: TopicNames, scratch: inout JSONWriter,
                            to w: inout JSONWriter) -> Int {
-        var resource: [UInt8]?
-        var lines = 1
+        // A recommendation or task is written once, into `scratch`, for both lines.
+        let resourceTopic: String?
         switch event.payload {
         case .recommendationIssued(let rec), .recommendationRevised(let rec):
             scratch.bytes.removeAll(keepingCapacity: true)
             rec.write(to: &scratch)
-            writeLine(topic: topics.recommendations, key: event.patientId, to: &w) { $0.raw(scratch.bytes) }
-            resource = scratch.bytes
-            lines = 2
+            resourceTopic = topics.recommendations
         case .taskRequested(let task), .taskChanged(let task):
             scratch.bytes.removeAll(keepingCapacity: true)
             task.write(to: &scratch)
-            writeLine(topic: topics.tasks, key: event.patientId, to: &w) { $0.raw(scratch.bytes) }
-            resource = scratch.bytes
-            lines = 2
+            resourceTopic = topics.tasks
         default:
-            break
+            resourceTopic = nil
         }
+        if let resourceTopic {
+            writeLine(topic: resourceTopic, key: event.patientId, to: &w) { $0.raw(scratch.bytes) }
+        }
+        let resource = resourceTopic == nil ? nil : scratch.bytes
         writeLine(topic: topics.domainEvents, key: event.patientId, to: &w) { event.write(to: &$0, resource: resource) }
-        return lines
+        return resourceTopic == nil ? 1 : 2
     }
 
     /// `{"topic":…,"key":…,"value":…}` and `\n`, the value written by `value`.

@@ -170,17 +170,6 @@ public struct Ruleset: Sendable, Hashable {
     }
 }
 
-extension Sequence where Element == UInt8 {
-    /// Lowercase hexadecimal.
-    var hexString: String { hexString(prefix: "") }
-
-    /// `prefix` followed by the lowercase hexadecimal of the first `limit` bytes
-    /// (all of them by default).
-    func hexString(prefix: String, limit: Int = .max) -> String {
-        Array(self.prefix(limit)).withUnsafeBytes { hexadecimal($0, prefix: prefix) }
-    }
-}
-
 extension SHA256Digest {
     /// Lowercase hexadecimal of the digest.
     var hexString: String { hexString(prefix: "") }
