@@ -133,6 +133,13 @@ final class KafkaClient: @unchecked Sendable {
 
     /// The low and high watermarks of a partition (blocking, at most `timeoutMilliseconds`).
     func watermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        try Self.watermarks(of: handle, tp, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// ``watermarks(_:timeoutMilliseconds:)`` through a bare handle, for
+    /// callbacks that must not hold the client (it owns them).
+    static func watermarks(of handle: OpaquePointer, _ tp: TopicPartition,
+                           timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0
         var high: Int64 = 0
         let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMilliseconds)

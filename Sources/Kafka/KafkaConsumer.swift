@@ -94,8 +94,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.state = state
         rd_kafka_poll_set_consumer(client.handle)
         self.consumerQueue = rd_kafka_queue_get_consumer(client.handle)
+        // The callback gets the handle from librdkafka and must not capture the
+        // client: the client owns its callbacks, and would never be destroyed.
         callbacks.rebalance = { [logger] handle, err, list in
-            Self.rebalanced(handle: handle, err: err, list: list, rebalance: rebalance, state: state, client: client, logger: logger)
+            Self.rebalanced(handle: handle, err: err, list: list, rebalance: rebalance, state: state, logger: logger)
         }
         guard !topics.isEmpty else { return }
         let subscription = PartitionList.make(topics.map { (TopicPartition($0, -1), nil) })
@@ -133,7 +135,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private func assignNow(_ assignment: [TopicPartition: Int64?]) throws(KafkaError) {
         for (tp, offset) in assignment where offset != nil {
-            try Self.checkWatermarks(tp, offset: offset!, client: client)
+            try Self.checkWatermarks(tp, offset: offset!, handle: client.handle)
         }
         let list = PartitionList.make(assignment.sorted { $0.key < $1.key }.map { ($0.key, $0.value ?? Int64(RD_KAFKA_OFFSET_BEGINNING)) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -177,7 +179,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private static func rebalanced(handle: OpaquePointer, err: rd_kafka_resp_err_t,
                                    list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, rebalance: Rebalance,
-                                   state: Locked<State>, client: KafkaClient, logger: Logger) {
+                                   state: Locked<State>, logger: Logger) {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         let partitions = PartitionList.read(list).map(\.0)
         switch err {
@@ -195,7 +197,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 for i in 0..<Int(list.pointee.cnt) {
                     let tp = TopicPartition(String(cString: list.pointee.elems[i].topic), list.pointee.elems[i].partition)
                     let offset = offsets[tp] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
-                    if offset >= 0 { try checkWatermarks(tp, offset: offset, client: client) }
+                    if offset >= 0 { try checkWatermarks(tp, offset: offset, handle: handle) }
                     list.pointee.elems[i].offset = offset
                 }
             } catch {
@@ -239,8 +241,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// An offset below the low watermark (data gone) or above the high one is an error.
-    private static func checkWatermarks(_ tp: TopicPartition, offset: Int64, client: KafkaClient) throws(KafkaError) {
-        let (low, high) = try client.watermarks(tp, timeoutMilliseconds: 10_000)
+    private static func checkWatermarks(_ tp: TopicPartition, offset: Int64, handle: OpaquePointer) throws(KafkaError) {
+        let (low, high) = try KafkaClient.watermarks(of: handle, tp, timeoutMilliseconds: 10_000)
         if offset < low {
             throw KafkaError(code: RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE.rawValue, name: "OFFSET_OUT_OF_RANGE",
                              message: "\(tp): the next offset to read, \(offset), is below the partition's low watermark \(low): messages \(offset)-\(low - 1) are gone (retention or size limit) and carepath never skips input silently; restore them, or start from a store that processed them",

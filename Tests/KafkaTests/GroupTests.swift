@@ -117,6 +117,36 @@ extension EmbeddedClusterTests {
             await consumer.close()
         }
 
+        @Test("a dropped consumer frees its client and what its rebalance callbacks hold")
+        func consumerIsFreed() async throws {
+            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: testLogger)
+            try cluster.createTopic("f", partitions: 1)
+            let producer = try KafkaProducer(configuration: producerConfig(cluster), logger: testLogger)
+            _ = await producer.send([ProducerMessage(topic: "f", partition: 0, key: nil, value: Array("v".utf8))])
+            try await producer.shutdown()
+            // Given a consumer whose rebalance callback holds an object (as carepath's holds its service)
+            final class Held: Sendable {}
+            weak var held: Held?
+            do {
+                let sentinel = Held()
+                held = sentinel
+                let consumer = try KafkaConsumer(configuration: consumerConfig(cluster, group: "g-f"), topics: ["f"],
+                                                 rebalance: .init(assigned: { partitions in
+                                                     withExtendedLifetime(sentinel) {}
+                                                     return Dictionary(uniqueKeysWithValues: partitions.map { ($0, 0) })
+                                                 }), logger: testLogger)
+                // When it has been assigned and read, then closed and dropped
+                #expect(try await drain(consumer, count: 1, within: .seconds(20)).count == 1)
+                await consumer.close()
+            }
+            // Then nothing keeps the client, so the callbacks and what they hold are gone
+            // (the client owning its callbacks while they held the client kept every consumer
+            // and its librdkafka threads alive until the process ended).
+            let deadline = ContinuousClock.now + .seconds(5)
+            while held != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(held == nil)
+        }
+
         @Test("a paused partition delivers nothing until resumed; commits are visible to the group")
         func pauseResumeCommit() async throws {
             let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: testLogger)
