@@ -133,6 +133,10 @@ public struct PatientTimeline: Sendable {
             return [paint("timer  \(timer.code.rawValue) fired", "35")]
         case .timerCancelled(let timer, let reason):
             return [paint("timer  \(timer.code.rawValue) cancelled: \(reason)", "2")]
+        case .episodeStarted(let episode, let reason):
+            return [paint("episode \(episode) started: \(reason)", "1")]
+        case .resultConflictRecorded(let c):
+            return [paint("conflict  \(c.type.rawValue) \(c.id) from \(c.source) re-sent with other \(c.fields.joined(separator: ", "))", "33")]
         }
     }
 

@@ -105,6 +105,13 @@ public struct BatchDecider: Sendable {
                 switch Pathway.decide(.apply(event), evolving: &state, ruleset: ruleset) {
                 case .rejected(let rejection):
                     deadLetter(rejection, inputId: event.id)
+                case .conflicting(let rejection, let events):
+                    // Dead-lettered, and recorded for a clinician (CONFLICTING_RESULT_REVIEW).
+                    deadLetter(rejection, inputId: event.id)
+                    changed = true
+                    summary.recommendations += events.count { if case .recommendationIssued = $0.payload { true } else if case .recommendationRevised = $0.payload { true } else { false } }
+                    summary.tasks += events.count { if case .taskRequested = $0.payload { true } else if case .taskChanged = $0.payload { true } else { false } }
+                    batch.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset), topics: topics)
                 case .accepted(let events) where events.isEmpty:
                     summary.unchanged += 1
                 case .accepted(let events):

@@ -272,7 +272,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 var events: [DomainEvent] = []
                 while try statement.step() {
                     do {
-                        events.append(try DomainEvent(json: statement.bytes(0)))
+                        events.append(try DomainEvent(json: statement.bytes(0), stored: true))
                     } catch {
                         throw .corrupt("patient \(patientId), event \(events.count + 1): \(error)")
                     }

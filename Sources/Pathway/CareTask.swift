@@ -18,6 +18,9 @@ public struct CareTask: Sendable, Hashable {
     public var executionPeriod: Period?
     /// The recommendation that asked for it.
     public var basedOn: String
+    /// `reasonCode.text`: the summary of the recommendation it is based on
+    /// (`nil` only for a task stored by a release before contract version 3).
+    public var reasonText: String?
 
     /// A window in which the task should be done.
     public struct Period: Sendable, Hashable {
@@ -33,8 +36,9 @@ public struct CareTask: Sendable, Hashable {
     public init(
         id: String, version: Int, status: TaskStatus, statusReason: String? = nil, priority: Priority, code: TaskCode,
         description: String, patientId: String, authoredOn: Timestamp, lastModified: Timestamp,
-        executionPeriod: Period? = nil, basedOn: String
+        executionPeriod: Period? = nil, basedOn: String, reasonText: String? = nil
     ) {
+        self.reasonText = reasonText
         self.id = id
         self.version = version
         self.status = status
@@ -71,6 +75,9 @@ public struct CareTask: Sendable, Hashable {
             o.field("priority", priority.rawValue)
             o.field("code") { w in w.raw(Self.codeJSON[code]!) }
             o.field("description", description)
+            if let reasonText {
+                o.field("reasonCode") { w in w.object { $0.field("text", reasonText) } }
+            }
             o.field("for") { w in w.object { $0.field("reference", "Patient/" + patientId) } }
             o.field("authoredOn", authoredOn)
             o.field("lastModified", lastModified)
@@ -112,11 +119,15 @@ public struct CareTask: Sendable, Hashable {
     })
 
     /// Reads a task written by ``write(to:)``.
+    /// - Parameters:
+    ///   - object: the parsed task.
+    ///   - path: its JSON path, for error messages.
+    ///   - stored: read as stored by an earlier release, whose tasks carry no `reasonCode`.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
-    public init(json object: JSONObject, path: String = "$") throws(Rejection) {
+    public init(json object: JSONObject, path: String = "$", stored: Bool = false) throws(Rejection) {
         let r = FieldReader(object, path: path)
         try r.closed(["resourceType", "id", "meta", "status", "statusReason", "intent", "priority", "code", "description",
-                      "for", "authoredOn", "lastModified", "executionPeriod", "basedOn"])
+                      "reasonCode", "for", "authoredOn", "lastModified", "executionPeriod", "basedOn"])
         guard r.present("resourceType") == .string("Task") else {
             throw Rejection(.invalidField, at: path + ".resourceType", "resourceType must be \"Task\"")
         }
@@ -154,6 +165,13 @@ public struct CareTask: Sendable, Hashable {
         }
         code = codings[0]
         description = try r.requiredString("description")
+        if stored, r.present("reasonCode") == nil {
+            reasonText = nil
+        } else {
+            let reason = try r.requiredObject("reasonCode")
+            try reason.closed(["text"])
+            reasonText = try reason.requiredString("text")
+        }
         let subject = try r.requiredObject("for")
         try subject.closed(["reference"])
         let reference = try subject.requiredString("reference")

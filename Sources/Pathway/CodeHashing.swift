@@ -15,14 +15,19 @@ extension RecommendationCode {
         case .surgicalConsultInstability: 4
         case .pathologicFractureWorkup: 5
         case .mriSpineWithoutContrast: 6
-        case .infectionWorkup: 7
-        case .targetedIVAntibiotics: 8
-        case .oncologyReferral: 9
-        case .conservativeManagement: 10
-        case .reassessmentOverdue: 11
-        case .vertebralAugmentationEvaluation: 12
-        case .pathwayResolved: 13
-        case .referralOverdue: 14
+        case .painManagement: 7
+        case .infectionWorkup: 8
+        case .empiricIVAntibiotics: 9
+        case .targetedIVAntibiotics: 10
+        case .specialistAntimicrobialTherapy: 11
+        case .bloodCultureConfirmation: 12
+        case .oncologyReferral: 13
+        case .conservativeManagement: 14
+        case .reassessmentOverdue: 15
+        case .vertebralAugmentationEvaluation: 16
+        case .pathwayResolved: 17
+        case .referralOverdue: 18
+        case .conflictingResultReview: 19
         }
     }
 
@@ -59,6 +64,11 @@ extension TaskCode {
         case .calcitoninCourse: 22
         case .interventionalSpineConsult: 23
         case .painReassessment: 24
+        case .repeatSpineImaging: 25
+        case .empiricIVAntibiotics: 26
+        case .infectiousDiseasesConsult: 27
+        case .antimicrobialTherapy: 28
+        case .resultReview: 29
         }
     }
 
@@ -75,6 +85,7 @@ extension TimerCode {
         case .mapWindowEnd: 2
         case .referralAcceptance: 3
         case .referralCompletion: 4
+        case .calcitoninWindowEnd: 5
         }
     }
 

@@ -61,9 +61,17 @@ public enum Priority: String, Sendable, Hashable, CaseIterable, Comparable {
 public enum Indicator: String, Sendable, Hashable, CaseIterable { case info, warning, critical }
 
 /// The lifecycle of a recommendation.
-public enum RecommendationStatus: String, Sendable, Hashable, CaseIterable { case active, superseded, withdrawn }
+public enum RecommendationStatus: String, Sendable, Hashable, CaseIterable {
+    case active
+    /// What it asked for was done.
+    case completed
+    /// Replaced: escalation, a new episode, therapy.
+    case superseded
+    /// Its condition no longer holds.
+    case withdrawn
+}
 
-/// The fifteen recommendation codes of PATHWAY.md section 4.
+/// The twenty recommendation codes of PATHWAY.md section 4, in the order of its table.
 public enum RecommendationCode: String, Sendable, Hashable, CaseIterable {
     case urgentSurgicalReferral = "URGENT_SURGICAL_REFERRAL"
     case sciCriticalCareBundle = "SCI_CRITICAL_CARE_BUNDLE"
@@ -72,14 +80,19 @@ public enum RecommendationCode: String, Sendable, Hashable, CaseIterable {
     case surgicalConsultInstability = "SURGICAL_CONSULT_INSTABILITY"
     case pathologicFractureWorkup = "PATHOLOGIC_FRACTURE_WORKUP"
     case mriSpineWithoutContrast = "MRI_SPINE_WITHOUT_CONTRAST"
+    case painManagement = "PAIN_MANAGEMENT"
     case infectionWorkup = "INFECTION_WORKUP"
+    case empiricIVAntibiotics = "EMPIRIC_IV_ANTIBIOTICS"
     case targetedIVAntibiotics = "TARGETED_IV_ANTIBIOTICS"
+    case specialistAntimicrobialTherapy = "SPECIALIST_ANTIMICROBIAL_THERAPY"
+    case bloodCultureConfirmation = "BLOOD_CULTURE_CONFIRMATION"
     case oncologyReferral = "ONCOLOGY_REFERRAL"
     case conservativeManagement = "CONSERVATIVE_MANAGEMENT"
     case reassessmentOverdue = "REASSESSMENT_OVERDUE"
     case vertebralAugmentationEvaluation = "VERTEBRAL_AUGMENTATION_EVALUATION"
     case pathwayResolved = "PATHWAY_RESOLVED"
     case referralOverdue = "REFERRAL_OVERDUE"
+    case conflictingResultReview = "CONFLICTING_RESULT_REVIEW"
 
     /// The rule that issues this code.
     public var ruleId: String {
@@ -95,6 +108,11 @@ public enum RecommendationCode: String, Sendable, Hashable, CaseIterable {
         case .mriSpineWithoutContrast: "VCF-IMG-01"
         case .infectionWorkup: "VCF-INF-01"
         case .targetedIVAntibiotics: "VCF-INF-02"
+        case .empiricIVAntibiotics: "VCF-INF-03"
+        case .specialistAntimicrobialTherapy: "VCF-INF-04"
+        case .bloodCultureConfirmation: "VCF-INF-05"
+        case .painManagement: "VCF-PAIN-01"
+        case .conflictingResultReview: "VCF-SAFE-01"
         case .conservativeManagement: "VCF-CONS-01"
         case .reassessmentOverdue: "VCF-CONS-02"
         case .pathwayResolved: "VCF-CONS-03"
@@ -110,7 +128,7 @@ public enum RecommendationCode: String, Sendable, Hashable, CaseIterable {
         case .urgentSurgicalReferral, .surgicalConsultInstability: .surgicalReferral
         case .pathologicFractureWorkup: .pathologicWorkup
         case .infectionWorkup: .infectionWorkup
-        case .targetedIVAntibiotics: .antibioticTherapy
+        case .targetedIVAntibiotics, .specialistAntimicrobialTherapy: .antibioticTherapy
         case .vertebralAugmentationEvaluation: .augmentationEvaluation
         case .conservativeManagement: .conservativeManagement
         case .pathwayResolved: .recovering
@@ -146,6 +164,11 @@ public enum TaskCode: String, Sendable, Hashable, CaseIterable {
     case calcitoninCourse = "calcitonin-course"
     case interventionalSpineConsult = "interventional-spine-consult"
     case painReassessment = "pain-reassessment"
+    case repeatSpineImaging = "repeat-spine-imaging"
+    case empiricIVAntibiotics = "empiric-iv-antibiotics"
+    case infectiousDiseasesConsult = "infectious-diseases-consult"
+    case antimicrobialTherapy = "antimicrobial-therapy"
+    case resultReview = "result-review"
 
     /// What a clinician calls it (FHIR `code.coding[0].display` and `code.text`).
     public var display: String {
@@ -175,11 +198,14 @@ public enum TaskCode: String, Sendable, Hashable, CaseIterable {
         case .calcitoninCourse: "Calcitonin course for acute fracture pain"
         case .interventionalSpineConsult: "Interventional spine consultation (vertebral augmentation)"
         case .painReassessment: "Pain reassessment (NRS)"
+        case .repeatSpineImaging: "Repeat spine imaging"
+        case .empiricIVAntibiotics: "Empiric IV antibiotics"
+        case .infectiousDiseasesConsult: "Infectious diseases consultation"
+        case .antimicrobialTherapy: "Antimicrobial therapy directed by infectious diseases"
+        case .resultReview: "Clinical review of a conflicting result"
         }
     }
 
-    /// Tasks that continue when conservative care is escalated or resolved.
-    public var continuesAfterConservativeCare: Bool { self == .analgesia || self == .osteoporosisTreatment }
 }
 
 /// The kinds of timer carepath schedules (PATHWAY.md section 7).
@@ -190,8 +216,10 @@ public enum TimerCode: String, Sendable, Hashable, CaseIterable {
     case day90Review = "day-90-review"
     /// The end of the 7-day MAP goal window after a spinal cord injury.
     case mapWindowEnd = "map-window-end"
-    /// Two hours after a stat spine surgery consult: has it been accepted?
+    /// Two hours after a stat spine surgery consult (24 after an urgent one): has it been accepted?
     case referralAcceptance = "referral-acceptance"
-    /// 24 hours after a stat spine surgery consult: has it been completed?
+    /// 24 hours after a stat spine surgery consult (72 after an urgent one): has it been completed?
     case referralCompletion = "referral-completion"
+    /// 28 days after fracture identification: the calcitonin window ends.
+    case calcitoninWindowEnd = "calcitonin-window-end"
 }

@@ -12,6 +12,8 @@ struct DecisionContext {
     private(set) var now: Timestamp
     /// The input event id or timer id being applied.
     private(set) var cause: String = ""
+    /// The codes whose cards this event or timer ended: not issued again by it.
+    var endedNow: Set<RecommendationCode> = []
 
     init(state: PatientState, ruleset: Ruleset) {
         self.state = state
@@ -45,6 +47,7 @@ struct DecisionContext {
     mutating func begin(cause: String, at time: Timestamp) {
         self.cause = cause
         self.now = time
+        endedNow = []
     }
 
     // MARK: Tracks and state
@@ -69,52 +72,48 @@ struct DecisionContext {
         guard state.openTracks.contains(track) else { return }
         emit(.trackClosed(track, reason: reason))
         syncState(reason: reason)
+        end(.trackClosed(track), reason: reason)
     }
 
     /// PATHWAY.md section 4, "Escalation".
     private mutating func escalateConservativeCare(to track: Track) {
-        let why = "escalated: \(track.rawValue) opened"
-        if let cm = state.active(.conservativeManagement) { revise(cm, status: .superseded, reason: why) }
+        let why = "escalated: \(track.rawValue)"
+        end(.escalated, reason: why)
         closeTrack(.conservativeManagement, reason: why)
         closeTrack(.augmentationEvaluation, reason: why)
-        endConservativeCare(reason: why, cancelling: Self.conservativeTasks + [.interventionalSpineConsult])
-    }
-
-    /// The tasks of conservative care that stop when it is escalated or resolved
-    /// (`analgesia` and `osteoporosis-treatment` continue).
-    static let conservativeTasks: [TaskCode] = [
-        .braceForComfort, .physicalTherapy, .reassessmentVisit, .metabolicWorkup, .calcitoninCourse, .painReassessment,
-    ]
-
-    /// Cancels conservative care's open tasks and timers; a pending overdue
-    /// reassessment no longer applies.
-    mutating func endConservativeCare(reason: String, cancelling codes: [TaskCode]) {
-        for code in codes {
-            if let task = state.open(code) { changeTask(task, status: .cancelled, reason: reason) }
+        for code in Self.escalationCancels {
+            if let task = state.open(code) { changeTask(task, status: .cancelled, reason: why) }
         }
-        if let overdue = state.active(.reassessmentOverdue) { revise(overdue, status: .withdrawn, reason: reason) }
-        cancelTimers([.reassessmentOverdue, .day90Review], reason: reason)
+        cancelTimers([.reassessmentOverdue, .day90Review, .calcitoninWindowEnd], reason: why)
     }
+
+    /// The tasks of conservative care and augmentation cancelled by escalation
+    /// (`analgesia`, `osteoporosis-treatment` and `metabolic-workup` continue).
+    static let escalationCancels: [TaskCode] = [
+        .braceForComfort, .physicalTherapy, .reassessmentVisit, .calcitoninCourse, .painReassessment,
+        .interventionalSpineConsult, .repeatSpineImaging,
+    ]
 
     // MARK: Recommendations
 
-    /// Issues a recommendation unless one of its code is active; opens its track first,
-    /// so that `pathwayState` is the state once it applies.
-    /// - Returns: the new recommendation, or `nil` when one of the code was already active.
+    /// Issues a recommendation unless one of its code is active, or a card of
+    /// its code ended on this same event in this episode; opens its track
+    /// first, so that `pathwayState` is the state once it applies.
+    /// - Returns: the new recommendation, or `nil` when none was issued.
     @discardableResult
     mutating func issue(
         _ code: RecommendationCode, priority: Priority, indicator: Indicator, summary: String, detail: String,
         rationale: [RationaleFact], evidence: [Evidence]
     ) -> Recommendation? {
-        guard state.activeRecommendation[code] == nil else { return nil }
+        guard state.activeRecommendation[code] == nil, !endedNow.contains(code) else { return nil }
         let n = state.issuances[code, default: 0] + 1
         if let track = code.opensTrack { openTrack(track, reason: "\(code.rawValue) issued (\(cause))") }
         let rec = Recommendation(
             id: Identifiers.recommendation(patientId: patientId, code: code, issuance: n), revision: 1,
             patientId: patientId, code: code, status: .active, priority: priority, indicator: indicator,
             summary: Self.clip(summary), detail: detail, rationale: rationale, evidence: evidence,
-            rulesetVersion: ruleset.version, pathwayState: state.derivedState, causationEventId: cause,
-            issuedAt: now, updatedAt: now)
+            rulesetVersion: ruleset.version, pathwayState: state.derivedState, episode: max(state.episode, 1),
+            causationEventId: cause, issuedAt: now, updatedAt: now)
         emit(.recommendationIssued(rec))
         return rec
     }
@@ -122,20 +121,44 @@ struct DecisionContext {
     /// Publishes the next revision of a recommendation.
     mutating func revise(
         _ rec: Recommendation, status: RecommendationStatus? = nil, priority: Priority? = nil, indicator: Indicator? = nil,
-        reason: String? = nil, addingRationale: [RationaleFact] = []
+        reason: String? = nil, summary: String? = nil, detail: String? = nil, addingRationale: [RationaleFact] = []
     ) {
-        var next = rec
+        var next = state.recommendations[rec.id] ?? rec
         next.revision += 1
         if let status { next.status = status }
         if let priority { next.priority = priority }
         if let indicator { next.indicator = indicator }
-        next.statusReason = next.status == .active ? nil : reason
-        next.rationale += addingRationale
+        if let summary { next.summary = Self.clip(summary) }
+        if let detail { next.detail = detail }
+        next.statusReason = next.status == .active ? nil : (reason ?? "ended (\(cause))")
+        for fact in addingRationale where !next.rationale.contains(fact) { next.rationale.append(fact) }
         next.rulesetVersion = ruleset.version
         next.pathwayState = state.derivedState
         next.causationEventId = cause
         next.updatedAt = now
         emit(.recommendationRevised(next))
+    }
+
+    /// Ends every active card that `trigger` ends (``CardLifecycle``), with
+    /// its status and `reason`; a card that opened a track closes it when no
+    /// other active card holds it open.
+    mutating func end(_ trigger: CardEnd, reason: String, only codes: Set<RecommendationCode>? = nil) {
+        for (code, _) in CardLifecycle.ends {
+            if let codes, !codes.contains(code) { continue }
+            guard let status = CardLifecycle.status(of: code, on: trigger), let rec = state.active(code) else { continue }
+            end(rec, status: status, reason: reason)
+        }
+    }
+
+    /// Ends one card with a status; see ``end(_:reason:only:)``.
+    mutating func end(_ rec: Recommendation, status: RecommendationStatus, reason: String) {
+        guard state.active(rec.code)?.id == rec.id else { return }
+        endedNow.insert(rec.code)
+        revise(rec, status: status, reason: reason)
+        if let track = rec.code.opensTrack,
+           !state.activeRecommendation.keys.contains(where: { $0.opensTrack == track }) {
+            closeTrack(track, reason: "\(rec.code.rawValue) \(status.rawValue): \(reason)")
+        }
     }
 
     static func clip(_ summary: String) -> String {
@@ -154,21 +177,35 @@ struct DecisionContext {
             return
         }
         let n = state.taskRequests[code, default: 0] + 1
+        let summary = state.recommendations[rec.id]?.summary ?? rec.summary
         let task = CareTask(
             id: Identifiers.task(patientId: patientId, code: code, request: n), version: 1, status: .requested,
             priority: priority, code: code, description: description, patientId: patientId, authoredOn: now,
-            lastModified: now, executionPeriod: window, basedOn: rec.id)
+            lastModified: now, executionPeriod: window, basedOn: rec.id, reasonText: summary)
         emit(.taskRequested(task))
-        if code == .spineSurgeryConsult, priority == .stat { scheduleReferralTimers() }
+        if code == .spineSurgeryConsult { scheduleReferralTimers(priority) }
     }
 
     mutating func raiseTask(_ task: CareTask, to priority: Priority) {
+        guard priority > task.priority else { return }
         var next = task
         next.version += 1
         next.priority = priority
         next.lastModified = max(now, task.lastModified)
+        fillReason(&next)
         emit(.taskChanged(next))
-        if task.code == .spineSurgeryConsult, priority == .stat { scheduleReferralTimers() }
+        if task.code == .spineSurgeryConsult { scheduleReferralTimers(priority) }
+    }
+
+    /// A new version of an open task with another description (a second purpose).
+    mutating func describeTask(_ task: CareTask, as description: String) {
+        guard task.description != description else { return }
+        var next = task
+        next.version += 1
+        next.description = description
+        next.lastModified = max(now, task.lastModified)
+        fillReason(&next)
+        emit(.taskChanged(next))
     }
 
     mutating func changeTask(_ task: CareTask, status: TaskStatus, reason: String? = nil) {
@@ -178,14 +215,22 @@ struct DecisionContext {
         next.status = status
         next.statusReason = reason
         next.lastModified = max(now, task.lastModified)
+        fillReason(&next)
         emit(.taskChanged(next))
     }
 
-    /// The stat referral clocks count from the stat request (PATHWAY.md section 4).
-    private mutating func scheduleReferralTimers() {
-        cancelTimers([.referralAcceptance, .referralCompletion], reason: "a new stat spine surgery consult request restarts the referral clocks")
-        schedule(.referralAcceptance, at: now + .hours(ruleset.referralAcceptanceHours))
-        schedule(.referralCompletion, at: now + .hours(ruleset.referralCompletionHours))
+    /// A task stored before contract version 3 gains its `reasonCode` on its next version.
+    private func fillReason(_ task: inout CareTask) {
+        if task.reasonText == nil { task.reasonText = state.recommendations[task.basedOn]?.summary ?? task.code.display }
+    }
+
+    /// The referral clocks count from the consult's request, or from its raise
+    /// to stat (PATHWAY.md section 4, "Clocks").
+    private mutating func scheduleReferralTimers(_ priority: Priority) {
+        cancelTimers([.referralAcceptance, .referralCompletion], reason: "a new spine surgery consult request restarts the referral clocks")
+        let stat = priority == .stat
+        schedule(.referralAcceptance, at: now + .hours(stat ? ruleset.referralAcceptanceHours : ruleset.urgentReferralAcceptanceHours))
+        schedule(.referralCompletion, at: now + .hours(stat ? ruleset.referralCompletionHours : ruleset.urgentReferralCompletionHours))
     }
 
     // MARK: Timers

@@ -34,6 +34,11 @@ public struct DomainEvent: Sendable, Hashable {
         case timerScheduled(ScheduledTimer)
         case timerFired(ScheduledTimer)
         case timerCancelled(ScheduledTimer, reason: String)
+        /// A new episode of care starts (PATHWAY.md section 2, "Episodes").
+        case episodeStarted(episode: Int, reason: String)
+        /// A clinical result was re-sent under its `source` and `id` with other
+        /// content: dead-lettered, and recorded so a clinician reviews it.
+        case resultConflictRecorded(ResultConflict)
 
         /// The `type` of the domain event.
         public var typeName: String {
@@ -49,12 +54,37 @@ public struct DomainEvent: Sendable, Hashable {
             case .timerScheduled: "TimerScheduled"
             case .timerFired: "TimerFired"
             case .timerCancelled: "TimerCancelled"
+            case .episodeStarted: "EpisodeStarted"
+            case .resultConflictRecorded: "ResultConflictRecorded"
             }
         }
     }
 
     /// `<patientId>/<version>`: the `carepath-id` of its audit message.
     public var messageId: String { patientId + "/" + String(version) }
+}
+
+/// A conflicting version of a clinical result (PATHWAY.md section 2).
+public struct ResultConflict: Sendable, Hashable {
+    /// The `source` and `id` both versions share.
+    public var source: String
+    public var id: String
+    public var type: InputType
+    /// The conflicting version's own `time`.
+    public var time: Timestamp
+    /// The conflicting version's fingerprint.
+    public var fingerprint: String
+    /// The fields whose values differ from the version that stands (`time`, `data.findings.unstable`, ...).
+    public var fields: [String]
+
+    public init(source: String, id: String, type: InputType, time: Timestamp, fingerprint: String, fields: [String]) {
+        self.source = source
+        self.id = id
+        self.type = type
+        self.time = time
+        self.fingerprint = fingerprint
+        self.fields = fields
+    }
 }
 
 /// A timer: a domain fact that something must be checked at `dueAt`.
@@ -142,13 +172,31 @@ extension DomainEvent {
                 timer.writeFields(to: &o)
                 o.field("reason", reason)
             }
+        case .episodeStarted(let episode, let reason):
+            w.object { o in
+                o.field("episode", episode)
+                o.field("reason", reason)
+            }
+        case .resultConflictRecorded(let c):
+            w.object { o in
+                o.field("source", c.source)
+                o.field("id", c.id)
+                o.field("type", c.type.rawValue)
+                o.field("time", c.time)
+                o.field("fingerprint", c.fingerprint)
+                o.field("fields", strings: c.fields)
+            }
         }
     }
 
     /// Reads a domain event written by ``write(to:)``.
-    /// - Parameter bytes: the stored JSON.
+    /// - Parameters:
+    ///   - bytes: the JSON.
+    ///   - stored: read from the store, where an earlier release may have
+    ///     written it: recommendations and tasks of contract version 2 (no
+    ///     `episode`, no `reasonCode`) are accepted.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
-    public init(json bytes: [UInt8]) throws(Rejection) {
+    public init(json bytes: [UInt8], stored: Bool = false) throws(Rejection) {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
@@ -156,12 +204,15 @@ extension DomainEvent {
             throw Rejection(.invalidJSON, at: "$", "not valid JSON: \(error.description)")
         }
         guard case .object(let object) = value else { throw Rejection(.invalidJSON, at: "$", "a domain event is a JSON object") }
-        try self.init(json: object)
+        try self.init(json: object, stored: stored)
     }
 
     /// Reads a parsed domain event.
+    /// - Parameters:
+    ///   - object: the parsed event.
+    ///   - stored: as for ``init(json:stored:)-([UInt8],_)``.
     /// - Throws: ``Rejection``.
-    public init(json object: JSONObject) throws(Rejection) {
+    public init(json object: JSONObject, stored: Bool = false) throws(Rejection) {
         let r = FieldReader(object, path: "$")
         try r.closed(["type", "patientId", "version", "occurredAt", "causationEventId", "data"])
         let type = try r.requiredString("type")
@@ -177,6 +228,8 @@ extension DomainEvent {
         case "RecommendationIssued", "RecommendationRevised": ["recommendation"]
         case "TaskRequested", "TaskChanged": ["task"]
         case "TimerCancelled": ["timerId", "timerCode", "dueAt", "reason"]
+        case "EpisodeStarted": ["episode", "reason"]
+        case "ResultConflictRecorded": ["source", "id", "type", "time", "fingerprint", "fields"]
         default: ["timerId", "timerCode", "dueAt"]
         }
         try d.closed(dataFields)
@@ -201,19 +254,32 @@ extension DomainEvent {
         case "TrackClosed":
             payload = .trackClosed(try Self.track(d), reason: try d.requiredString("reason"))
         case "RecommendationIssued":
-            payload = .recommendationIssued(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
+            payload = .recommendationIssued(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation", stored: stored))
         case "RecommendationRevised":
-            payload = .recommendationRevised(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
+            payload = .recommendationRevised(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation", stored: stored))
         case "TaskRequested":
-            payload = .taskRequested(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task"))
+            payload = .taskRequested(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task", stored: stored))
         case "TaskChanged":
-            payload = .taskChanged(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task"))
+            payload = .taskChanged(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task", stored: stored))
         case "TimerScheduled":
             payload = .timerScheduled(try ScheduledTimer(d))
         case "TimerFired":
             payload = .timerFired(try ScheduledTimer(d))
         case "TimerCancelled":
             payload = .timerCancelled(try ScheduledTimer(d), reason: try d.requiredString("reason"))
+        case "EpisodeStarted":
+            payload = .episodeStarted(episode: try d.requiredInteger("episode", 2...Int(Int32.max)), reason: try d.requiredString("reason"))
+        case "ResultConflictRecorded":
+            let type: InputType = try d.requiredEnum("type")
+            guard InputType.clinicalResults.contains(type) else {
+                throw Rejection(.invalidField, at: "$.data.type", "a conflict is recorded for clinical results only")
+            }
+            let fields = try d.requiredStrings("fields")
+            guard !fields.isEmpty else { throw Rejection(.invalidField, at: "$.data.fields", "fields must name at least one field") }
+            payload = .resultConflictRecorded(ResultConflict(
+                source: try d.requiredString("source"), id: try d.requiredString("id"), type: type,
+                time: try d.requiredTimestamp("time"), fingerprint: try d.requiredHexId("fingerprint", prefix: "", hexDigits: 64),
+                fields: fields))
         default:
             throw Rejection(.unknownType, at: "$.type", "unknown domain event type \"\(type.prefix(64))\"")
         }

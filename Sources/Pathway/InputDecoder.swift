@@ -357,6 +357,13 @@ struct FieldReader {
         return e
     }
 
+    func requiredStrings(_ key: String) throws(Rejection) -> [String] {
+        guard let strings = try optionalStrings(key) else {
+            throw Rejection(.missingField, at: at(key), "\(key) is required (an array of strings)")
+        }
+        return strings
+    }
+
     func optionalStrings(_ key: String) throws(Rejection) -> [String]? {
         guard let value = present(key) else { return nil }
         guard case .array(let elements) = value else {

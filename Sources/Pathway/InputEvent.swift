@@ -40,6 +40,10 @@ public enum InputType: String, Sendable, Hashable, CaseIterable {
     case taskUpdated = "task.updated"
     case spineCleared = "spine.cleared"
     case timerFired = "timer.fired"
+
+    /// The clinical results (PATHWAY.md section 2): a conflicting duplicate of
+    /// one of these reaches a clinician (`CONFLICTING_RESULT_REVIEW`).
+    public static let clinicalResults: Set<InputType> = [.neuroExamined, .imagingResulted, .biopsyResulted, .vitalsRecorded, .painAssessed]
 }
 
 /// The data of an input event, one case a type.
@@ -249,6 +253,12 @@ public struct NeuroExam: Sendable, Hashable {
     }
 
     /// The facts that make this exam show a deficit, for a rationale.
+    /// A spinal cord injury (PATHWAY.md section 2): `spinalCordInjury`, or
+    /// `neuroStatus` cord-complete or cord-incomplete.
+    public var isSpinalCordInjury: Bool {
+        spinalCordInjury == true || neuroStatus == .cordComplete || neuroStatus == .cordIncomplete
+    }
+
     public var deficitFacts: [(fact: String, value: String)] {
         var facts: [(String, String)] = []
         if motorDeficit == true { facts.append(("motorDeficit", "true")) }

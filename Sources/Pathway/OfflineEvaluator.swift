@@ -52,6 +52,9 @@ public struct OfflineEvaluator: Sendable {
                 }
                 latestAcceptedTime = max(latestAcceptedTime ?? event.time, event.time)
                 publish(events, patientId: event.subject, into: &messages)
+            case .conflicting(let rejection, let events):
+                deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: event.subject, id: event.id, into: &messages)
+                publish(events, patientId: event.subject, into: &messages)
             }
         }
     }

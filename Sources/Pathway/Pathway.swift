@@ -19,6 +19,26 @@ public enum Pathway {
         case accepted([DomainEvent])
         /// The input is refused and must be dead-lettered; nothing is appended.
         case rejected(Rejection)
+        /// A conflicting re-send of a clinical result: dead-lettered, and the
+        /// domain events that record it for a clinician appended too
+        /// (`CONFLICTING_RESULT_REVIEW`, PATHWAY.md section 2).
+        case conflicting(Rejection, [DomainEvent])
+
+        /// The domain events to append, whatever else the decision says.
+        public var events: [DomainEvent] {
+            switch self {
+            case .accepted(let events), .conflicting(_, let events): events
+            case .rejected: []
+            }
+        }
+
+        /// The rejection to dead-letter, if any.
+        public var rejection: Rejection? {
+            switch self {
+            case .accepted: nil
+            case .rejected(let r), .conflicting(let r, _): r
+            }
+        }
     }
 
     /// Decides what a command means for a patient.
@@ -51,9 +71,7 @@ public enum Pathway {
             // Refused (after firing due timers) unless one of those timers requests the
             // task: decide on a copy so that a refusal leaves `state` as it was.
             let decision = decide(command, state, ruleset: ruleset)
-            if case .accepted(let events) = decision {
-                for event in events { state.apply(event) }
-            }
+            for event in decision.events { state.apply(event) }
             return decision
         }
         // Every other refusal comes before the first event is emitted, so the
@@ -80,11 +98,20 @@ public enum Pathway {
                 context.fireTimersDue(upTo: pending.timer.dueAt)
                 return .accepted(context.events)
             }
-            if let fingerprint = context.state.received[PatientState.InputReceipt(input)] {
+            let receipt = PatientState.InputReceipt(input)
+            if let fingerprint = context.state.received[receipt] {
                 if fingerprint == input.fingerprint { return .accepted([]) }
-                return .rejected(Rejection(
+                let rejection = Rejection(
                     .conflictingDuplicate, at: "$.id",
-                    "event \(input.id) from \(input.source) was already received with different content; the first stands. Send a correction with a new id"))
+                    "event \(input.id) from \(input.source) was already received with different content; the first stands. Send a correction with a new id")
+                // A conflicting version of a clinical result also reaches a clinician, once per version.
+                guard let first = context.state.results[receipt],
+                      !(context.state.conflictsRecorded[receipt] ?? []).contains(input.fingerprint)
+                else { return .rejected(rejection) }
+                let actingAt = max(context.state.clock ?? input.time, input.time)
+                context.fireTimersDue(upTo: actingAt)
+                context.recordConflict(input, standing: first, actingAt: actingAt)
+                return .conflicting(rejection, context.events)
             }
             let actingAt = max(context.state.clock ?? input.time, input.time)
             context.fireTimersDue(upTo: actingAt)

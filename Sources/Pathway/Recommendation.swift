@@ -21,11 +21,13 @@ public struct Recommendation: Sendable, Hashable {
     public var rulesetVersion: String
     /// The state once this revision has been applied.
     public var pathwayState: PathwayState
+    /// The episode of care it belongs to (PATHWAY.md section 2, "Episodes").
+    public var episode: Int
     /// The input event id or timer id behind this revision.
     public var causationEventId: String
     public var issuedAt: Timestamp
     public var updatedAt: Timestamp
-    /// Why it was superseded or withdrawn.
+    /// Why it was completed, superseded or withdrawn.
     public var statusReason: String?
 
     public var ruleId: String { code.ruleId }
@@ -66,6 +68,7 @@ public struct Recommendation: Sendable, Hashable {
                 }
             }
             o.field("pathwayState", pathwayState.rawValue)
+            o.field("episode", episode)
             o.field("causationEventId", causationEventId)
             o.field("issuedAt", issuedAt)
             o.field("updatedAt", updatedAt)
@@ -74,11 +77,18 @@ public struct Recommendation: Sendable, Hashable {
     }
 
     /// Reads a recommendation written by ``write(to:)``.
+    /// - Parameters:
+    ///   - object: the parsed recommendation.
+    ///   - path: its JSON path, for error messages.
+    ///   - stored: read as stored by an earlier release: `episode` may be
+    ///     absent (1), and `statusReason` is not required of an ended card
+    ///     (version 2 wrote none for some). Published messages are read with
+    ///     the default, strictly.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
-    public init(json object: JSONObject, path: String = "$") throws(Rejection) {
+    public init(json object: JSONObject, path: String = "$", stored: Bool = false) throws(Rejection) {
         let r = FieldReader(object, path: path)
         try r.closed(["id", "revision", "patientId", "code", "status", "priority", "indicator", "summary", "detail",
-                      "rationale", "evidence", "rule", "pathwayState", "causationEventId", "issuedAt", "updatedAt",
+                      "rationale", "evidence", "rule", "pathwayState", "episode", "causationEventId", "issuedAt", "updatedAt",
                       "statusReason"])
         id = try r.requiredHexId("id", prefix: "rec-", hexDigits: 32)
         revision = try r.requiredInteger("revision", 1...Int(Int32.max))
@@ -107,6 +117,11 @@ public struct Recommendation: Sendable, Hashable {
         }
         rulesetVersion = try rule.requiredString("rulesetVersion")
         pathwayState = try r.requiredEnum("pathwayState")
+        if stored, r.present("episode") == nil {
+            episode = 1
+        } else {
+            episode = try r.requiredInteger("episode", 1...Int(Int32.max))
+        }
         causationEventId = try r.requiredString("causationEventId")
         issuedAt = try r.requiredInstant("issuedAt")
         updatedAt = try r.requiredInstant("updatedAt")
@@ -114,9 +129,9 @@ public struct Recommendation: Sendable, Hashable {
         guard revision > 1 || status == .active else {
             throw Rejection(.invalidField, at: path + ".status", "the first revision of a recommendation is active")
         }
-        guard (status == .active) == (statusReason == nil) else {
+        guard (status == .active) == (statusReason == nil) || (stored && status != .active) else {
             throw Rejection(status == .active ? .invalidField : .missingField, at: path + ".statusReason",
-                            "statusReason is given exactly when a recommendation is superseded or withdrawn")
+                            "statusReason is given exactly when a recommendation is completed, superseded or withdrawn")
         }
         guard summary.count <= 140 else {
             throw Rejection(.invalidField, at: path + ".summary", "summary must be at most 140 characters")
@@ -129,9 +144,10 @@ public struct Recommendation: Sendable, Hashable {
     public init(
         id: String, revision: Int, patientId: String, code: RecommendationCode, status: RecommendationStatus,
         priority: Priority, indicator: Indicator, summary: String, detail: String, rationale: [RationaleFact],
-        evidence: [Evidence], rulesetVersion: String, pathwayState: PathwayState, causationEventId: String,
+        evidence: [Evidence], rulesetVersion: String, pathwayState: PathwayState, episode: Int = 1, causationEventId: String,
         issuedAt: Timestamp, updatedAt: Timestamp, statusReason: String? = nil
     ) {
+        self.episode = episode
         self.id = id
         self.revision = revision
         self.patientId = patientId

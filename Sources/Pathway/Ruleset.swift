@@ -5,10 +5,10 @@ import Crypto
 ///
 /// The version appears on every recommendation. Overriding any threshold
 /// gives a ruleset whose version carries a suffix derived from the overrides
-/// (`vcf-2026.1+o.3fa2c19b`), so no two different rulesets share a version.
+/// (`vcf-2027.1+o.3fa2c19b`), so no two different rulesets share a version.
 public struct Ruleset: Sendable, Hashable {
     /// The published version of the built-in thresholds.
-    public static let baseVersion = "vcf-2026.1"
+    public static let baseVersion = "vcf-2027.1"
 
     /// The built-in ruleset.
     public static let standard = Ruleset()
@@ -36,6 +36,14 @@ public struct Ruleset: Sendable, Hashable {
     public var referralAcceptanceHours = 2
     /// …and completed within this many.
     public var referralCompletionHours = 24
+    /// An urgent spine surgery consult must be accepted within this many hours…
+    public var urgentReferralAcceptanceHours = 24
+    /// …and completed within this many.
+    public var urgentReferralCompletionHours = 72
+    /// While infection is suspected, a MAP below this (mmHg) is septic (IDSA 2015's exception).
+    public var sepsisMapMmHg = 65.0
+    /// Calcitonin only when conservative care starts within this many days of fracture identification (AAOS 2010).
+    public var calcitoninStartWindowDays = 5
     /// How recent (days) an NRS must be to judge conservative failure.
     public var painRecencyDays = 14
     /// NRS above which conservative management may have failed.
@@ -64,7 +72,8 @@ public struct Ruleset: Sendable, Hashable {
     public static let thresholdNames: [String] = [
         "resolvedMaxNRS", "resolutionEarliestDay", "reassessmentWindowStartDay", "reassessmentWindowEndDay",
         "augmentationReviewDay", "mapGoalMmHg", "mapWindowDays", "pathologicAgeBelow", "tlicsOperativeMin",
-        "referralAcceptanceHours", "referralCompletionHours", "painRecencyDays", "failureMinNRS",
+        "referralAcceptanceHours", "referralCompletionHours", "urgentReferralAcceptanceHours",
+        "urgentReferralCompletionHours", "sepsisMapMmHg", "calcitoninStartWindowDays", "painRecencyDays", "failureMinNRS",
         "failureImprovementPoints", "worseningPainPoints", "deformityHeightLossPoints", "deformityKyphosisDegrees",
         "pulmonaryFVCBelowPercent", "calcitoninWindowDays", "antibioticCourseDays", "markersFollowupStartDay",
         "markersFollowupEndDay",
@@ -77,6 +86,9 @@ public struct Ruleset: Sendable, Hashable {
         "augmentationReviewDay": \.augmentationReviewDay, "mapWindowDays": \.mapWindowDays,
         "pathologicAgeBelow": \.pathologicAgeBelow, "tlicsOperativeMin": \.tlicsOperativeMin,
         "referralAcceptanceHours": \.referralAcceptanceHours, "referralCompletionHours": \.referralCompletionHours,
+        "urgentReferralAcceptanceHours": \.urgentReferralAcceptanceHours,
+        "urgentReferralCompletionHours": \.urgentReferralCompletionHours,
+        "calcitoninStartWindowDays": \.calcitoninStartWindowDays,
         "painRecencyDays": \.painRecencyDays, "failureMinNRS": \.failureMinNRS,
         "failureImprovementPoints": \.failureImprovementPoints, "worseningPainPoints": \.worseningPainPoints,
         "calcitoninWindowDays": \.calcitoninWindowDays, "antibioticCourseDays": \.antibioticCourseDays,
@@ -84,7 +96,7 @@ public struct Ruleset: Sendable, Hashable {
     ]
 
     nonisolated(unsafe) private static let decimalPaths: [String: WritableKeyPath<Ruleset, Double>] = [
-        "mapGoalMmHg": \.mapGoalMmHg, "deformityHeightLossPoints": \.deformityHeightLossPoints,
+        "mapGoalMmHg": \.mapGoalMmHg, "sepsisMapMmHg": \.sepsisMapMmHg, "deformityHeightLossPoints": \.deformityHeightLossPoints,
         "deformityKyphosisDegrees": \.deformityKyphosisDegrees, "pulmonaryFVCBelowPercent": \.pulmonaryFVCBelowPercent,
     ]
 

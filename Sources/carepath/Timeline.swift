@@ -84,6 +84,10 @@ struct Timeline {
                 out += dim("      timer   \(timer.code.rawValue) due \(Self.short(timer.dueAt))") + "\n"
             case .timerCancelled(let timer, _):
                 out += dim("      timer   \(timer.code.rawValue) cancelled") + "\n"
+            case .episodeStarted(let episode, _):
+                out += bold("      episode \(episode) started") + "\n"
+            case .resultConflictRecorded(let c):
+                out += "      conflict \(c.type.rawValue) \(c.id) re-sent with other \(c.fields.joined(separator: ", "))\n"
             case .clinicalEventRecorded, .timerFired, .trackOpened, .trackClosed:
                 break
             }

@@ -78,17 +78,18 @@ MIN_INPUT_PASS, MIN_INPUT_FAIL = 3, 4
 # an array.
 RECOMMENDATION_ORDER = (
     ["id", "revision", "patientId", "code", "status", "priority", "indicator", "summary", "detail",
-     "rationale", "evidence", "rule", "pathwayState", "causationEventId", "issuedAt", "updatedAt",
-     "statusReason"],
+     "rationale", "evidence", "rule", "pathwayState", "episode", "causationEventId", "issuedAt",
+     "updatedAt", "statusReason"],
     {"rationale": (["fact", "value", "eventId"], {}),
      "evidence": (["source", "text"], {}),
      "rule": (["id", "rulesetVersion"], {})},
 )
 TASK_ORDER = (
     ["resourceType", "id", "meta", "status", "statusReason", "intent", "priority", "code",
-     "description", "for", "authoredOn", "lastModified", "executionPeriod", "basedOn"],
+     "description", "reasonCode", "for", "authoredOn", "lastModified", "executionPeriod", "basedOn"],
     {"meta": (["versionId", "lastUpdated"], {}),
      "statusReason": (["text"], {}),
+     "reasonCode": (["text"], {}),
      "code": (["coding", "text"], {"coding": (["system", "code", "display"], {})}),
      "for": (["reference"], {}),
      "executionPeriod": (["start", "end"], {}),
@@ -112,6 +113,8 @@ DOMAIN_DATA_ORDER = {
     "TimerScheduled": (_TIMER, {}),
     "TimerFired": (_TIMER, {}),
     "TimerCancelled": (_TIMER + ["reason"], {}),
+    "EpisodeStarted": (["episode", "reason"], {}),
+    "ResultConflictRecorded": (["source", "id", "type", "time", "fingerprint", "fields"], {}),
 }
 DOMAIN_EVENT_KEYS = ["type", "patientId", "version", "occurredAt", "causationEventId", "data"]
 OUTPUT_LINE_KEYS = ["topic", "key", "value"]
