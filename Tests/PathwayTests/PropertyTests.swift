@@ -422,6 +422,7 @@ enum Properties {
         switch d {
         case .accepted(let events): "\(events.count) domain events: \(events.map(\.payload.typeName).joined(separator: ", "))"
         case .rejected(let r): "rejected: \(r)"
+        case .conflicting(let r, let events): "conflicting (\(r)): \(events.count) domain events"
         }
     }
 
