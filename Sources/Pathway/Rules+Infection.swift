@@ -85,7 +85,7 @@ extension DecisionContext {
            state.mechanism?.value != .highEnergyTrauma, presented == eventId || episodeStart,
            !state.issuedInEpisode(.pathologicFractureWorkup) {
             facts.append(RationaleFact("ageYears", p.ageYears, presented))
-            names.append("age \(p.ageYears), fracture not from high-energy trauma")
+            names.append("age \(p.ageYears) < \(ruleset.pathologicAgeBelow) without high-energy trauma")
         }
         guard !facts.isEmpty, let rec = issue(
             .pathologicFractureWorkup, priority: .asap, indicator: .warning,

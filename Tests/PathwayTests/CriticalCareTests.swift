@@ -51,16 +51,27 @@ struct CriticalCareTests {
         #expect(task.windowEnd == at(tSCI, days: 7))
     }
 
-    @Test("criticalCare outranks surgicalReferral: the SCI exam is also a deficit")
+    /// Section 3: rows apply in the order of section 4's table, so the
+    /// referral (first row) is issued before the bundle; the state then moves
+    /// on to the more acute criticalCare.
+    @Test("criticalCare outranks surgicalReferral: the SCI exam is also a deficit, its referral issued first")
     func criticalCareOutranksReferral() throws {
-        let (h, _) = sciHistory()
+        let (h, exam) = sciHistory()
         let out = h.evaluate()
         let referral = try #require(out.active("URGENT_SURGICAL_REFERRAL"))
-        #expect(referral.pathwayState == "criticalCare")
+        let bundle = try #require(out.active("SCI_CRITICAL_CARE_BUNDLE"))
+        #expect(referral.causationEventId == exam)
+        #expect(bundle.causationEventId == exam)
+        let codes = out.recommendations.map(\.code)
+        let referralAt = try #require(codes.firstIndex(of: "URGENT_SURGICAL_REFERRAL"))
+        let bundleAt = try #require(codes.firstIndex(of: "SCI_CRITICAL_CARE_BUNDLE"))
+        #expect(referralAt < bundleAt)
+        #expect(referral.pathwayState == "surgicalReferral")
+        #expect(bundle.pathwayState == "criticalCare")
         #expect(out.finalState == "criticalCare")
     }
 
-    @Test("no bundle without spinalCordInjury true",
+    @Test("no bundle without a spinal cord injury (spinalCordInjury true or a cord neuroStatus)",
           arguments: [["spinalCordInjury": false] as [String: Bool], ["motorDeficit": true], [:]])
     func noBundle(exam: [String: Bool]) {
         var h = History()
@@ -70,6 +81,50 @@ struct CriticalCareTests {
         #expect(!out.issued("SCI_CRITICAL_CARE_BUNDLE"))
         #expect(out.tasks("icu-admission").isEmpty)
         #expect(!out.states.contains("criticalCare"))
+    }
+
+    /// Section 2: an SCI is `spinalCordInjury` true or `neuroStatus`
+    /// cord-complete / cord-incomplete; nerve-root and cauda equina are deficits, not an SCI.
+    @Test("a deficit neuroStatus that is not a cord injury gets the referral but no bundle",
+          arguments: ["nerve-root", "cauda-equina"])
+    func noBundleForRootOrCaudaEquina(status: String) {
+        var h = History()
+        h.presented(at: t0)
+        h.neuro(at: tSCI, ["neuroStatus": status, "spinalCordInjury": false])
+        let out = h.evaluate()
+        #expect(out.active("URGENT_SURGICAL_REFERRAL") != nil)
+        #expect(!out.issued("SCI_CRITICAL_CARE_BUNDLE"))
+        #expect(out.tasks("map-goal-vasopressors").isEmpty)
+        #expect(!out.states.contains("criticalCare"))
+    }
+
+    /// Version 3: "A spinal cord injury is recognised from the exam": the
+    /// examiner records a complete (or incomplete) cord injury in
+    /// `neuroStatus` and leaves the `spinalCordInjury` box false.
+    @Test("an exam with neuroStatus cord-complete (or cord-incomplete) and spinalCordInjury false gets the SCI bundle",
+          arguments: [("cord-complete", "complete spinal cord injury"), ("cord-incomplete", "incomplete spinal cord injury")])
+    func bundleFromNeuroStatus(status: String, words: String) throws {
+        var h = History()
+        h.presented(at: t0)
+        let exam = h.neuro(at: tSCI, ["neuroStatus": status, "spinalCordInjury": false, "asiaGrade": "A"])
+        let out = h.evaluate()
+        let rec = try #require(out.active("SCI_CRITICAL_CARE_BUNDLE"))
+        #expect(rec.priority == "stat")
+        #expect(rec.indicator == "critical")
+        #expect(rec.causationEventId == exam)
+        #expect(rec.facts["neuroStatus"] as? String == status)
+        #expect(rec.facts["spinalCordInjury"] == nil)  // it was false: not named as a reason
+        #expect(rec.summary.contains(words))
+        #expect(!rec.summary.contains("neuroStatus"))
+        for code in Self.bundleTasks {
+            #expect(out.tasks(code).first?.priority == "stat", "\(code)")
+        }
+        let task = try #require(out.tasks("map-goal-vasopressors").first)
+        #expect(task.windowStart == tSCI)
+        #expect(task.windowEnd == at(tSCI, days: 7))
+        #expect(out.finalState == "criticalCare")
+        // An SCI brings spinal precautions too.
+        #expect(out.active("SPINAL_PRECAUTIONS") != nil)
     }
 
     @Test("ASIA grade A without spinalCordInjury true is a deficit but not the bundle")
@@ -225,16 +280,21 @@ struct CriticalCareTests {
         #expect(out.latest("MAP_BELOW_GOAL").filter { $0.status == "active" }.count == 1)
     }
 
-    /// docs/pathway-decisions.md: "A MAP above goal withdraws an active one at any time."
-    @Test("a MAP above goal after the window still withdraws an active MAP_BELOW_GOAL")
-    func withdrawnAfterWindow() throws {
+    /// Section 4 `MAP_BELOW_GOAL` ends: "withdrawn ... at the end of the
+    /// window". A MAP above goal after the window finds nothing left to withdraw.
+    @Test("an active MAP_BELOW_GOAL is withdrawn at the window end; a MAP above goal after it changes nothing")
+    func withdrawnAtWindowEnd() throws {
         var (h, _) = sciHistory()
         h.vitals(at: at(tSCI, days: 6), ["meanArterialPressure": 80])
-        let recovery = h.vitals(at: at(tSCI, days: 8), ["meanArterialPressure": 90])
+        h.vitals(at: at(tSCI, days: 8), ["meanArterialPressure": 90])
         let out = h.evaluate()
-        let last = try #require(out.latest("MAP_BELOW_GOAL").last)
+        let revisions = out.recommendations.filter { $0.code == "MAP_BELOW_GOAL" }
+        #expect(revisions.count == 2)
+        let last = try #require(revisions.last)
         #expect(last.status == "withdrawn")
-        #expect(last.causationEventId == recovery)
+        #expect(last.causationEventId == "P1/map-window-end/1")
+        #expect(last.updatedAt == at(tSCI, days: 7))
+        #expect(out.active("MAP_BELOW_GOAL") == nil)
     }
 
     @Test("a vitals event without a MAP neither issues nor withdraws")
@@ -262,16 +322,40 @@ struct CriticalCareTests {
         #expect(windowTimers.count == 1)
     }
 
-    /// Section 3: "Closing a track changes no recommendation's status."
-    @Test("the window end closes criticalCare but leaves the bundle and an active MAP_BELOW_GOAL as they are")
-    func windowEndChangesNoRecommendation() {
+    /// Section 4: `SCI_CRITICAL_CARE_BUNDLE` is completed at the end of the
+    /// MAP window and an open `map-goal-vasopressors` is cancelled ("MAP
+    /// window ended"); an active `MAP_BELOW_GOAL` is withdrawn then too.
+    @Test("the window end completes the bundle, cancels the vasopressor task and withdraws an active MAP_BELOW_GOAL")
+    func windowEndEndsTheBundle() throws {
         var (h, _) = sciHistory()
         h.vitals(at: at(tSCI, days: 1), ["meanArterialPressure": 80])
         let out = h.evaluate(until: at(tSCI, days: 8))
+        let timer = "P1/map-window-end/1"
         #expect(out.finalState == "surgicalReferral")
-        #expect(out.active("SCI_CRITICAL_CARE_BUNDLE") != nil)
-        #expect(out.active("MAP_BELOW_GOAL") != nil)
-        #expect(!out.recommendations.contains { $0.causationEventId == "P1/map-window-end/1" })
+        let bundle = try #require(out.latest("SCI_CRITICAL_CARE_BUNDLE").last)
+        #expect(bundle.status == "completed")
+        #expect(bundle.causationEventId == timer)
+        #expect(bundle.updatedAt == at(tSCI, days: 7))
+        #expect(bundle.raw["statusReason"] as? String != nil)
+        let map = try #require(out.latest("MAP_BELOW_GOAL").last)
+        #expect(map.status == "withdrawn")
+        #expect(map.causationEventId == timer)
+        let vasopressors = try #require(out.tasks("map-goal-vasopressors").first)
+        #expect(vasopressors.status == "cancelled")
+        #expect(vasopressors.statusReason == "MAP window ended")
+        // The other bundle tasks are not the window's: they stay as they are.
+        #expect(out.tasks("icu-admission").first?.status == "requested")
+        // The referral is untouched by the window.
+        #expect(out.active("URGENT_SURGICAL_REFERRAL") != nil)
+    }
+
+    @Test("a vasopressor task completed downstream before the window end is not cancelled; the bundle still completes")
+    func completedVasopressorsNotCancelled() throws {
+        var (h, _) = sciHistory()
+        h.taskUpdate("map-goal-vasopressors", "completed", at: at(tSCI, days: 5))
+        let out = h.evaluate(until: at(tSCI, days: 7))
+        #expect(out.tasks("map-goal-vasopressors").first?.status == "completed")
+        #expect(out.latest("SCI_CRITICAL_CARE_BUNDLE").last?.status == "completed")
     }
 
     @Test("a late MAP above goal withdraws at the clock")

@@ -92,7 +92,7 @@ extension RuntimeClusterTests {
 
     @Suite("Guarantee 5: re-delivery")
     struct RedeliveryTests {
-        @Test("the same source, id and content publishes nothing; other content publishes one conflicting-duplicate dead letter")
+        @Test("the same source, id and content publishes nothing; other content publishes one conflicting-duplicate dead letter and a result review")
         func redelivery() async throws {
             let harness = try RuntimeHarness(partitions: 2)
             let t0 = Timestamp(rfc3339: "2026-03-02T10:00:00Z")!
@@ -114,10 +114,19 @@ extension RuntimeClusterTests {
             try await running.stop()
             await reader.close()
             let new = Array(reader.messages.dropFirst(before))
-            #expect(new.count == 1)
-            #expect(new.first?.topic == "clinical.events.dlq")
-            #expect(new.first.map(object)?["reason"] as? String == "conflicting-duplicate")
-            #expect(new.first?.causationId == "P-RE-e3")
+            // One dead letter, as before version 3 …
+            let letters = new.filter { $0.topic == "clinical.events.dlq" }
+            #expect(letters.count == 1)
+            #expect(letters.first.map(object)?["reason"] as? String == "conflicting-duplicate")
+            #expect(letters.first?.causationId == "P-RE-e3")
+            // … and the conflict reaches a clinician: CONFLICTING_RESULT_REVIEW with a result-review task naming the fields
+            let cards = new.filter { $0.topic == "pathway.recommendations" }.map(object)
+            #expect(cards.map { $0["code"] as? String } == ["CONFLICTING_RESULT_REVIEW"])
+            let tasks = new.filter { $0.topic == "pathway.tasks" }.map(object)
+            #expect(tasks.count == 1)
+            let description = tasks.first?["description"] as? String ?? ""
+            #expect(description.contains("P-RE-e3") && description.contains("data.motorDeficit") && description.contains("data.neuroStatus"))
+            #expect(new.filter { $0.topic != "clinical.events.dlq" }.allSatisfy { $0.causationId == "P-RE-e3" })
         }
     }
 
@@ -147,9 +156,11 @@ extension RuntimeClusterTests {
             await reader.close()
             let card = try #require(published.first { $0.topic == "pathway.recommendations" && object($0)["code"] as? String == "REASSESSMENT_OVERDUE" })
             #expect(card.causationId == "P-TIMER/reassessment-overdue/1")
-            // The only input after the history is the scheduler's own announcement.
+            // The only inputs after the history are the scheduler's own announcements
+            // (the calcitonin window, 28 days after identification, then the day-42 check).
             let inputs = published.filter { $0.topic == "clinical.events" }.map(object)
-            #expect(inputs.count == 4)
+            #expect(inputs.count == 5)
+            #expect(inputs.dropFirst(3).allSatisfy { $0["type"] as? String == "timer.fired" && $0["source"] as? String == TimerScheduler.source })
             #expect(inputs.last?["type"] as? String == "timer.fired")
             #expect(inputs.last?["source"] as? String == TimerScheduler.source)
             #expect(inputs.last?["id"] as? String == "P-TIMER/reassessment-overdue/1")

@@ -43,7 +43,8 @@ struct PatientTimelineUnitTests {
 
         // Each entry has one cause: the inputs by id, the timer by its id
         let causes = timeline.compactMap { ($0["cause"] as? [String: Any])?["id"] as? String }
-        #expect(causes == ["P-1-e1", "P-1-e2", "P-1-e3", "P-1/reassessment-overdue/1"])
+        // (the calcitonin window ends 28 days after fracture identification, the overdue check on day 42)
+        #expect(causes == ["P-1-e1", "P-1-e2", "P-1-e3", "P-1/calcitonin-window-end/1", "P-1/reassessment-overdue/1"])
         let timer = try #require(timeline.last?["cause"] as? [String: Any])
         #expect(timer["kind"] as? String == "timer")
 

@@ -45,23 +45,22 @@ struct WhatIfUnitTests {
         let a45 = report.patients[0]
         #expect(a45.recommendations.map(Self.summary) == ["changed PATHOLOGIC_FRACTURE_WORKUP"])
         #expect(a45.recommendations[0].fields.map(\.field) == ["summary", "detail"])
-        #expect(a45.recommendations[0].fields[0].before.contains("age < 50"))
-        #expect(a45.recommendations[0].fields[0].after.contains("age < 60"))
+        #expect(a45.recommendations[0].fields[0].before.contains("age 45 < 50"))
+        #expect(a45.recommendations[0].fields[0].after.contains("age 45 < 60"))
         #expect(a45.tasks.isEmpty)
 
-        // A55 gains the workup and its three tasks; its MRI card and task become urgent
+        // A55 gains the workup and its three tasks; its whole-spine contrast MRI
+        // answers the imaging question, so no plain MRI is asked for (one study, not two)
         let a55 = report.patients[1]
-        #expect(a55.recommendations.map(Self.summary) == ["changed MRI_SPINE_WITHOUT_CONTRAST", "added PATHOLOGIC_FRACTURE_WORKUP"])
-        let mri = a55.recommendations[0].fields.map { "\($0.field) \($0.before)→\($0.after)" }
-        #expect(mri.contains("priority routine→urgent"))
-        #expect(mri.contains("indicator info→warning"))
-        #expect(mri.contains("pathwayState awaitingImaging→pathologicWorkup"))
-        #expect(a55.tasks.map(Self.summary) == ["added mri-spine-with-contrast", "changed mri-spine-without-contrast",
-                                                "added multidisciplinary-evaluation", "added vertebral-biopsy"])
-        #expect(a55.tasks.first { $0.code == "mri-spine-without-contrast" }?.fields.map(\.field) == ["priority"])
+        #expect(a55.recommendations.map(Self.summary) == ["removed MRI_SPINE_WITHOUT_CONTRAST", "changed PAIN_MANAGEMENT",
+                                                          "added PATHOLOGIC_FRACTURE_WORKUP"])
+        let pain = a55.recommendations[1].fields.map { "\($0.field) \($0.before)→\($0.after)" }
+        #expect(pain.contains("pathwayState awaitingImaging→pathologicWorkup"))
+        #expect(a55.tasks.map(Self.summary).sorted() == ["added mri-spine-with-contrast", "added multidisciplinary-evaluation",
+                                                         "added vertebral-biopsy", "removed mri-spine-without-contrast"])
 
-        #expect(report.recommendations == .init(added: 1, removed: 0, changed: 2))
-        #expect(report.tasks == .init(added: 3, removed: 0, changed: 1))
+        #expect(report.recommendations == .init(added: 1, removed: 1, changed: 2))
+        #expect(report.tasks == .init(added: 3, removed: 1, changed: 0))
     }
 
     @Test("lowering it to 40 removes A45's workup and its tasks")
@@ -70,11 +69,13 @@ struct WhatIfUnitTests {
         let report = WhatIfReport.evaluate(history: Self.cohort, baseline: .standard, candidate: candidate, until: nil)
         #expect(report.patients.map(\.patientId) == ["A45"])
         let a45 = report.patients[0]
-        #expect(a45.recommendations.map(Self.summary) == ["changed MRI_SPINE_WITHOUT_CONTRAST", "removed PATHOLOGIC_FRACTURE_WORKUP"])
+        #expect(a45.recommendations.map(Self.summary) == ["added MRI_SPINE_WITHOUT_CONTRAST", "changed PAIN_MANAGEMENT",
+                                                          "removed PATHOLOGIC_FRACTURE_WORKUP"])
         #expect(a45.tasks.filter { $0.change == .removed }.map(\.code).sorted()
                 == ["mri-spine-with-contrast", "multidisciplinary-evaluation", "vertebral-biopsy"])
-        #expect(report.recommendations == .init(added: 0, removed: 1, changed: 1))
-        #expect(report.tasks == .init(added: 0, removed: 3, changed: 1))
+        #expect(a45.tasks.filter { $0.change == .added }.map(\.code) == ["mri-spine-without-contrast"])
+        #expect(report.recommendations == .init(added: 1, removed: 1, changed: 1))
+        #expect(report.tasks == .init(added: 1, removed: 3, changed: 0))
     }
 
     @Test("the same ruleset changes nothing")
@@ -124,16 +125,16 @@ struct WhatIfUnitTests {
         #expect(json["patientsChanged"] as? Int == 2)
         #expect(json["patientsEvaluated"] as? Int == 4)
         let summary = try #require(json["summary"] as? [String: [String: Int]])
-        #expect(summary["recommendations"] == ["added": 1, "removed": 0, "changed": 2])
-        #expect(summary["tasks"] == ["added": 3, "removed": 0, "changed": 1])
+        #expect(summary["recommendations"] == ["added": 1, "removed": 1, "changed": 2])
+        #expect(summary["tasks"] == ["added": 3, "removed": 1, "changed": 0])
         let patients = try #require(json["patients"] as? [[String: Any]])
         let a55 = try #require(patients.first { $0["patientId"] as? String == "A55" })
         let added = try #require((a55["recommendations"] as? [[String: Any]])?.first { $0["change"] as? String == "added" })
         #expect(added["code"] as? String == "PATHOLOGIC_FRACTURE_WORKUP")
         #expect(added["baseline"] is NSNull)
-        #expect((added["candidate"] as? [String: String])?["priority"] == "urgent")
+        #expect((added["candidate"] as? [String: String])?["priority"] == "asap")
         // Same report, same bytes
         #expect(WhatIfReport.evaluate(history: Self.cohort, baseline: .standard, candidate: candidate, until: nil).json == report.json)
-        #expect(report.text.contains("+ card PATHOLOGIC_FRACTURE_WORKUP active urgent"))
+        #expect(report.text.contains("+ card PATHOLOGIC_FRACTURE_WORKUP active asap"))
     }
 }
