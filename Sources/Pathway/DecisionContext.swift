@@ -84,6 +84,11 @@ struct DecisionContext {
         for code in Self.escalationCancels {
             if let task = state.open(code) { changeTask(task, status: .cancelled, reason: why) }
         }
+        // REASSESSMENT_OVERDUE is withdrawn when the visit ends otherwise,
+        // "cancelled by escalation" among them (PATHWAY.md section 4).
+        if state.latestTask(.reassessmentVisit)?.status == .cancelled {
+            end(.reassessmentVisitEndedOtherwise, reason: why)
+        }
         cancelTimers([.reassessmentOverdue, .day90Review, .calcitoninWindowEnd], reason: why)
     }
 

@@ -16,19 +16,32 @@ fileprivate func enterConservativeCare(_ h: inout History, t0: String) -> String
 /// `surgicalReferral`, `pathologicWorkup`, `infectionWorkup` or
 /// `antibioticTherapy` opens while conservative care is open,
 /// `CONSERVATIVE_MANAGEMENT` is superseded, `conservativeManagement` and
-/// `augmentationEvaluation` close, and open conservative tasks are cancelled
-/// except `analgesia` and `osteoporosis-treatment`.
+/// `augmentationEvaluation` close, and the open tasks of those cards are
+/// cancelled ("escalated: <track>"): `brace-for-comfort`, `physical-therapy`,
+/// `reassessment-visit`, `calcitonin-course`, `pain-reassessment`,
+/// `interventional-spine-consult`, `repeat-spine-imaging`; `analgesia`
+/// (`PAIN_MANAGEMENT`'s), `osteoporosis-treatment` and `metabolic-workup`
+/// continue.
 @Suite("Escalation of conservative care")
 struct EscalationTests {
     let t0 = "2026-03-02T10:00:00Z"
 
-    static let cancelled = ["brace-for-comfort", "physical-therapy", "reassessment-visit", "metabolic-workup", "calcitonin-course"]
-    static let continuing = ["analgesia", "osteoporosis-treatment"]
+    static let cancelled = ["brace-for-comfort", "physical-therapy", "reassessment-visit", "calcitonin-course"]
+    static let continuing = ["analgesia", "osteoporosis-treatment", "metabolic-workup"]
 
     /// What escalates, and the state it leads to.
     enum Escalation: String, CaseIterable, CustomTestStringConvertible {
         case deficit, spinalCordInjury, discitis, suspiciousImaging, unstableImaging, malignancyAtRepresentation
         var testDescription: String { rawValue }
+
+        /// The state once the escalating track has opened: an SCI is also a
+        /// deficit, and `URGENT_SURGICAL_REFERRAL` comes before
+        /// `SCI_CRITICAL_CARE_BUNDLE` in the table (section 3: rows apply in
+        /// the table's order), so conservative care is superseded when
+        /// `surgicalReferral` opens; the bundle then makes it `criticalCare`.
+        var supersededIn: String {
+            self == .spinalCordInjury ? "surgicalReferral" : expectedState
+        }
 
         var expectedState: String {
             switch self {
@@ -67,7 +80,7 @@ struct EscalationTests {
         #expect(cm.revision == 2)
         #expect(cm.status == "superseded")
         #expect(cm.causationEventId == cause)
-        #expect(cm.pathwayState == kind.expectedState)
+        #expect(cm.pathwayState == kind.supersededIn)
         #expect(cm.issuedAt == first.issuedAt)
         #expect(cm.updatedAt == at(start, days: 5))
         #expect(out.finalState == kind.expectedState)
@@ -75,7 +88,7 @@ struct EscalationTests {
         for code in Self.cancelled {
             let task = try #require(out.tasks(code).first, "\(code)")
             #expect(task.status == "cancelled", "\(code)")
-            #expect(!(task.statusReason ?? "").isEmpty, "\(code)")
+            #expect(task.statusReason?.hasPrefix("escalated: ") == true, "\(code)")
         }
         for code in Self.continuing {
             let task = try #require(out.tasks(code).first, "\(code)")
@@ -143,15 +156,49 @@ struct EscalationTests {
         #expect(h.evaluate().finalState != "augmentationEvaluation")
     }
 
-    @Test("escalation withdraws an active REASSESSMENT_OVERDUE (decision record)")
+    @Test("escalation supersedes an active augmentation evaluation and cancels its repeat imaging and consult")
+    func escalationSupersedesAugmentation() throws {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0)
+        // Given worsening pain despite analgesics (baseline 5, now 7): evaluation with repeat imaging,
+        h.pain(at: at(start, hours: 1), nrs: 5)
+        h.pain(at: at(start, days: 3), nrs: 7, onAnalgesics: true)
+        let aug = try #require(h.evaluate().active("VERTEBRAL_AUGMENTATION_EVALUATION"))
+        // when spinal infection is suspected on imaging,
+        let mri = h.imaging(at: at(start, days: 4), modality: "ct", ["discitisOsteomyelitis": true])
+        let out = h.evaluate()
+        // then the evaluation is superseded and its open tasks cancelled; analgesia continues.
+        let latest = try #require(out.latest("VERTEBRAL_AUGMENTATION_EVALUATION").first)
+        #expect(latest.id == aug.id)
+        #expect(latest.status == "superseded")
+        #expect(latest.causationEventId == mri)
+        for code in ["interventional-spine-consult", "repeat-spine-imaging"] {
+            #expect(out.tasks(code).first?.status == "cancelled", "\(code)")
+            #expect(out.tasks(code).first?.statusReason == "escalated: infectionWorkup", "\(code)")
+        }
+        #expect(out.tasks("analgesia").first?.status == "requested")
+        #expect(out.finalState == "infectionWorkup")
+    }
+
+    @Test("escalation withdraws an active REASSESSMENT_OVERDUE: its visit was cancelled by escalation")
     func escalationWithdrawsOverdue() throws {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
+        // Given the visit overdue at day 42,
+        let issued = try #require(h.evaluate(until: at(start, days: 43)).active("REASSESSMENT_OVERDUE"))
+        // when a deficit escalates conservative care on day 45,
         let exam = h.neuro(at: at(start, days: 45), ["motorDeficit": true])
         let out = h.evaluate()
+        // then the visit is cancelled and the overdue card withdrawn (same id, next revision).
+        #expect(out.tasks("reassessment-visit").first?.status == "cancelled")
         let overdue = try #require(out.latest("REASSESSMENT_OVERDUE").first)
+        #expect(out.latest("REASSESSMENT_OVERDUE").count == 1)
+        #expect(overdue.id == issued.id)
+        #expect(overdue.revision == 2)
         #expect(overdue.status == "withdrawn")
         #expect(overdue.causationEventId == exam)
+        #expect(overdue.updatedAt == at(start, days: 45))
+        #expect(out.active("REASSESSMENT_OVERDUE") == nil)
     }
 
     @Test("re-entry after escalation issues a new CONSERVATIVE_MANAGEMENT; analgesia is not duplicated")
@@ -160,6 +207,9 @@ struct EscalationTests {
         let start = enterConservativeCare(&h, t0: t0)
         let first = try #require(h.evaluate().active("CONSERVATIVE_MANAGEMENT"))
         h.neuro(at: at(start, days: 5), ["motorDeficit": true])
+        // The worsening also asked for a stat MRI (none since the previous exam).
+        #expect(h.evaluate().active("MRI_SPINE_WITHOUT_CONTRAST")?.priority == "stat")
+        h.imaging(at: at(start, days: 5, hours: 3), modality: "mri")
         h.taskUpdate("spine-surgery-consult", "completed", at: at(start, days: 6))
         let restart = at(start, days: 7)
         let exam = h.neuro(at: restart)
@@ -175,7 +225,9 @@ struct EscalationTests {
         #expect(cms.first?.status == "superseded")
         #expect(out.finalState == "conservativeManagement")
 
-        // Continuing tasks are not requested again.
+        // Continuing tasks are not requested again; analgesia stays PAIN_MANAGEMENT's.
+        let pain = try #require(out.active("PAIN_MANAGEMENT"))
+        #expect(out.tasks("analgesia").first?.basedOn == "urn:carepath:recommendation:\(pain.id)")
         for code in Self.continuing {
             #expect(out.tasks(code).count == 1, "\(code)")
             #expect(out.tasks(code).first?.status == "requested", "\(code)")
@@ -204,17 +256,21 @@ struct EscalationTests {
         #expect(rec.causationEventId == "P1/reassessment-overdue/2")
     }
 
-    @Test("re-entry more than 28 days after fracture identification requests no new calcitonin")
+    @Test("re-entry more than 5 days after fracture identification requests no new calcitonin; osteoporosis care carries on")
     func reentryLateNoCalcitonin() {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
         h.neuro(at: at(start, days: 5), ["motorDeficit": true])
         h.taskUpdate("spine-surgery-consult", "completed", at: at(start, days: 6))
-        h.neuro(at: at(t0, days: 29))  // identification was the MRI at t0+1h
+        // Identification was the MRI at t0+1h: day 7 is within the 28-day course
+        // but past the 5-day start window.
+        h.neuro(at: at(t0, days: 7))
         let out = h.evaluate()
         #expect(out.latest("CONSERVATIVE_MANAGEMENT").count == 2)
         #expect(out.tasks("calcitonin-course").map(\.status) == ["cancelled"])
-        #expect(out.tasks("metabolic-workup").map(\.status) == ["cancelled", "requested"])
+        #expect(out.tasks("calcitonin-course").first?.statusReason == "escalated: surgicalReferral")
+        #expect(out.tasks("metabolic-workup").map(\.status) == ["requested"])
+        #expect(out.tasks("osteoporosis-treatment").map(\.status) == ["requested"])
     }
 
     @Test("escalation cancels a pending pain reassessment (decision record)")

@@ -93,20 +93,26 @@ struct InstabilityTests {
         Case(morphology: "translation-rotation", plc: "injured", neuroStatus: "cauda-equina", score: 9),
     ]
 
-    /// TLICS ≥ 5 issues the consult, with the score in the rationale; ≤ 4 does not.
-    @Test("TLICS of 5 or more issues the consult; 4 or less does not", arguments: cases)
+    /// TLICS ≥ 5 issues the consult, with the score in the rationale; ≤ 4 does
+    /// not. Section 4: urgent / warning, but stat / critical when the exam
+    /// shows a deficit (any neuroStatus other than intact).
+    @Test("TLICS of 5 or more issues the consult (stat with a deficit); 4 or less does not", arguments: cases)
     func tlics(c: Case) throws {
         var h = History()
         h.presented(at: t0)
         h.imaging(at: at(t0, hours: 1), ["morphology": c.morphology, "posteriorLigamentousComplex": c.plc])
         let exam = h.neuro(at: at(t0, hours: 2), ["neuroStatus": c.neuroStatus])
         let out = h.evaluate()
+        let deficit = c.neuroStatus != "intact"
         if c.score >= 5 {
             let rec = try #require(out.active("SURGICAL_CONSULT_INSTABILITY"))
             #expect(rec.causationEventId == exam)
-            #expect(rec.priority == "urgent")
+            #expect(rec.priority == (deficit ? "stat" : "urgent"))
+            #expect(rec.indicator == (deficit ? "critical" : "warning"))
             #expect(rec.facts["tlics"] as? Int == c.score)
+            // One consult, shared with the deficit's referral.
             #expect(out.tasks("spine-surgery-consult").count == 1)
+            #expect(out.tasks("spine-surgery-consult").first?.priority == (deficit ? "stat" : "urgent"))
         } else {
             #expect(!out.issued("SURGICAL_CONSULT_INSTABILITY"))
         }
@@ -241,14 +247,52 @@ struct InstabilityTests {
         #expect(out.taskMessages.filter { $0.code == "spine-surgery-consult" }.count == 1)
     }
 
-    /// REFERRAL_OVERDUE watches a *stat* consult; the instability consult is urgent.
-    @Test("an urgent instability consult has no referral clocks")
-    func noReferralClocks() {
+    /// Version 3: urgent consults have deadlines too (24 h to accept, 72 h to
+    /// complete); REFERRAL_OVERDUE is then urgent / warning.
+    @Test("an urgent instability consult not accepted within 24 h is REFERRAL_OVERDUE, urgent / warning")
+    func urgentReferralClocks() throws {
         var h = History()
         h.presented(at: t0)
         h.imaging(at: at(t0, hours: 1), ["unstable": true])
-        let out = h.evaluate(until: at(t0, days: 2))
-        #expect(!out.issued("REFERRAL_OVERDUE"))
+        #expect(!h.evaluate(until: at(t0, hours: 25, minutes: -1)).issued("REFERRAL_OVERDUE"))
+        let out = h.evaluate(until: at(t0, hours: 25))
+        let rec = try #require(out.active("REFERRAL_OVERDUE"))
+        #expect(rec.priority == "urgent")
+        #expect(rec.indicator == "warning")
+        #expect(rec.causationEventId == "P1/referral-acceptance/1")
+        #expect(rec.issuedAt == at(t0, hours: 25))
+    }
+
+    /// Version 3 fix 8: instability and cord compression bring spinal
+    /// precautions whatever the mechanism; cord compression is not called instability.
+    @Test("significant cord compression on a low-energy fracture is named as cord compression, not instability, and brings precautions")
+    func compressionIsNotInstability() throws {
+        var h = History()
+        h.presented(at: t0, mechanism: "low-energy")
+        h.imaging(at: at(t0, hours: 1), ["cordCompression": "significant", "unstable": false])
+        let out = h.evaluate()
+        let rec = try #require(out.active("SURGICAL_CONSULT_INSTABILITY"))
+        #expect(rec.summary.lowercased().contains("cord compression"))
+        #expect(!rec.summary.lowercased().contains("instability"))
+        #expect(!rec.summary.contains("cordCompression"))
+        #expect(out.active("SPINAL_PRECAUTIONS") != nil)
+    }
+
+    /// Section 4: stat / critical "with an SCI or a deficit" — a deficit
+    /// already known when the imaging shows the instability.
+    @Test("an unstable fracture after a deficit exam gets a stat / critical consult, one stat consult task")
+    func unstableWithDeficitIsStat() throws {
+        var h = History()
+        h.presented(at: t0)
+        h.neuro(at: at(t0, hours: 1), ["motorDeficit": true])
+        let img = h.imaging(at: at(t0, hours: 2), ["unstable": true])
+        let out = h.evaluate()
+        let rec = try #require(out.active("SURGICAL_CONSULT_INSTABILITY"))
+        #expect(rec.causationEventId == img)
+        #expect(rec.priority == "stat")
+        #expect(rec.indicator == "critical")
+        #expect(out.tasks("spine-surgery-consult").count == 1)
+        #expect(out.tasks("spine-surgery-consult").first?.priority == "stat")
     }
 
     @Test("an unstable fracture on CT or x-ray also issues the consult", arguments: ["ct", "xray"])

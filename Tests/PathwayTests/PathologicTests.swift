@@ -1,15 +1,28 @@
 import Testing
 @testable import Pathway
 
-/// PATHWAY.md section 4, `PATHOLOGIC_FRACTURE_WORKUP`: "known malignancy,
-/// unexplained weight loss, constitutional symptoms, imaging suspicious for
-/// malignancy, or age < 50 with a fragility fracture" → urgent / warning,
-/// tasks `multidisciplinary-evaluation`, `mri-spine-with-contrast`,
-/// `vertebral-biopsy`; the `pathologicWorkup` track closes on a benign biopsy
-/// or a completed `multidisciplinary-evaluation`.
+/// PATHWAY.md section 4, `PATHOLOGIC_FRACTURE_WORKUP` (version 3): "known
+/// malignancy, unexplained weight loss, constitutional symptoms, imaging
+/// suspicious for malignancy, or age < 50 with a fracture whose mechanism is not
+/// high-energy-trauma" → asap / warning, tasks `multidisciplinary-evaluation`
+/// (asap), `mri-spine-with-contrast` (complete spine: completed only by an MRI
+/// with contrast and `region` whole-spine), `vertebral-biopsy`; the
+/// `pathologicWorkup` track closes on a biopsy with histology benign or
+/// infection or a completed `multidisciplinary-evaluation`, and the card is
+/// completed with it.
 @Suite("Pathologic fracture: PATHOLOGIC_FRACTURE_WORKUP")
 struct PathologicTests {
     let t0 = "2026-03-02T10:00:00Z"
+
+    /// The complete-spine MRI the workup asks for (the `History` helper images the lumbar spine only).
+    @discardableResult
+    private func wholeSpineMRI(_ h: inout History, at time: String, contrast: String) -> String {
+        h.event("imaging.resulted", at: time, [
+            "modality": "mri", "contrast": contrast, "region": "whole-spine", "levels": ["L1"],
+            "findings": ["compressionFracture": true, "acuity": "acute", "suspiciousForMalignancy": false,
+                         "discitisOsteomyelitis": false],
+        ])
+    }
 
     // MARK: Triggers
 
@@ -19,7 +32,7 @@ struct PathologicTests {
         let presented = h.presented(at: t0, age: 70, history: [flag: true])
         let out = h.evaluate()
         let rec = try #require(out.active("PATHOLOGIC_FRACTURE_WORKUP"))
-        #expect(rec.priority == "urgent")
+        #expect(rec.priority == "asap")
         #expect(rec.indicator == "warning")
         #expect(rec.causationEventId == presented)
         #expect(rec.facts[flag] as? Bool == true)
@@ -47,7 +60,8 @@ struct PathologicTests {
         let rec = try #require(out.active("PATHOLOGIC_FRACTURE_WORKUP"))
         #expect(rec.causationEventId == img)
         #expect(rec.facts["suspiciousForMalignancy"] as? Bool == true)
-        #expect(rec.priority == "urgent")
+        #expect(rec.priority == "asap")
+        #expect(rec.indicator == "warning")
     }
 
     @Test("imaging not suspicious for malignancy triggers nothing")
@@ -124,7 +138,7 @@ struct PathologicTests {
 
     // MARK: Tasks
 
-    @Test("the workup requests a multidisciplinary evaluation, a contrast MRI and a vertebral biopsy")
+    @Test("the workup requests a multidisciplinary evaluation, a whole-spine contrast MRI and a vertebral biopsy, asap")
     func threeTasks() throws {
         var h = History()
         h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
@@ -135,31 +149,56 @@ struct PathologicTests {
             #expect(tasks.count == 1, "\(code)")
             let task = try #require(tasks.first)
             #expect(task.status == "requested", "\(code)")
-            #expect(task.priority == "urgent", "\(code)")
+            #expect(task.priority == "asap", "\(code)")
             #expect(task.basedOn == "urn:carepath:recommendation:\(rec.id)", "\(code)")
         }
         #expect(!rec.evidence.isEmpty)
         #expect(!rec.rationale.isEmpty)
     }
 
-    @Test("an MRI with contrast completes the contrast-MRI task", arguments: ["with", "with-and-without"])
+    @Test("a whole-spine MRI with contrast completes the contrast-MRI task", arguments: ["with", "with-and-without"])
     func contrastMRICompletes(contrast: String) {
         var h = History()
         h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
-        h.imaging(at: at(t0, hours: 4), modality: "mri", contrast: contrast)
+        wholeSpineMRI(&h, at: at(t0, hours: 4), contrast: contrast)
         let task = h.evaluate().tasks("mri-spine-with-contrast").first
         #expect(task?.status == "completed")
         #expect(task?.version == "2")
     }
 
-    @Test("an MRI without contrast does not complete the contrast-MRI task (but completes the plain one)")
+    @Test("a contrast MRI of one region does not complete the workup's complete-spine MRI")
+    func regionalContrastMRIDoesNotComplete() {
+        var h = History()
+        h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
+        h.imaging(at: at(t0, hours: 4), modality: "mri", contrast: "with")  // lumbar
+        let task = h.evaluate().tasks("mri-spine-with-contrast").first
+        #expect(task?.status == "requested")
+        #expect(task?.version == "1")
+    }
+
+    @Test("the workup's contrast MRI is the one study: no plain MRI is asked for, and a whole-spine MRI without contrast does not complete it")
     func plainMRIDoesNotComplete() {
         var h = History()
         h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
-        h.imaging(at: at(t0, hours: 4), modality: "mri", contrast: "none")
+        #expect(!h.evaluate().issued("MRI_SPINE_WITHOUT_CONTRAST"))
+        wholeSpineMRI(&h, at: at(t0, hours: 4), contrast: "none")
         let out = h.evaluate()
         #expect(out.tasks("mri-spine-with-contrast").first?.status == "requested")
-        #expect(out.tasks("mri-spine-without-contrast").first?.status == "completed")
+        #expect(out.tasks("mri-spine-without-contrast").isEmpty)
+        #expect(!out.issued("MRI_SPINE_WITHOUT_CONTRAST"))
+    }
+
+    @Test("a whole-spine contrast MRI already resulted in the episode is not requested again")
+    func wholeSpineAlreadyDone() {
+        var h = History()
+        h.presented(at: t0, age: 70)
+        wholeSpineMRI(&h, at: at(t0, hours: 2), contrast: "with")
+        h.presented(at: at(t0, hours: 3), age: 70, history: ["unexplainedWeightLoss": true])
+        let out = h.evaluate()
+        #expect(out.active("PATHOLOGIC_FRACTURE_WORKUP") != nil)
+        #expect(out.tasks("mri-spine-with-contrast").isEmpty)
+        #expect(out.tasks("multidisciplinary-evaluation").count == 1)
+        #expect(out.tasks("vertebral-biopsy").count == 1)
     }
 
     @Test("a CT with contrast does not complete the contrast-MRI task")
@@ -172,21 +211,26 @@ struct PathologicTests {
 
     // MARK: Closing the track
 
-    @Test("a benign biopsy closes the pathologic workup track")
-    func benignBiopsyCloses() {
+    @Test("a benign or infected biopsy closes the pathologic workup track and completes its card",
+          arguments: ["benign", "infection"])
+    func benignBiopsyCloses(histology: String) throws {
         var h = History()
         h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
         h.imaging(at: at(t0, hours: 1))
         #expect(h.evaluate().finalState == "pathologicWorkup")
-        h.biopsy(at: at(t0, days: 2), histology: "benign")
+        let biopsy = h.biopsy(at: at(t0, days: 2), histology: histology)
         let out = h.evaluate()
-        #expect(out.finalState == "intake")
         #expect(out.domainEvents.contains { e in
             e["type"] as? String == "TrackClosed" && (e["data"] as? [String: Any])?["track"] as? String == "pathologicWorkup"
         })
+        // An infected biopsy is a suspected spinal infection of its own: the infection workup follows.
+        #expect(out.finalState == (histology == "benign" ? "intake" : "infectionWorkup"))
         #expect(out.tasks("vertebral-biopsy").first?.status == "completed")
-        // Closing a track changes no recommendation's status.
-        #expect(out.active("PATHOLOGIC_FRACTURE_WORKUP") != nil)
+        // Version 3: the card ends with its track ("completed when pathologicWorkup closes").
+        #expect(out.active("PATHOLOGIC_FRACTURE_WORKUP") == nil)
+        let card = try #require(out.latest("PATHOLOGIC_FRACTURE_WORKUP").first)
+        #expect(card.status == "completed")
+        #expect(card.causationEventId == biopsy)
     }
 
     @Test("a malignant or nondiagnostic biopsy does not close the pathologic workup track",
@@ -196,7 +240,9 @@ struct PathologicTests {
         h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
         h.imaging(at: at(t0, hours: 1))
         h.biopsy(at: at(t0, days: 2), histology: histology)
-        #expect(h.evaluate().finalState == "pathologicWorkup")
+        let out = h.evaluate()
+        #expect(out.finalState == "pathologicWorkup")
+        #expect(out.active("PATHOLOGIC_FRACTURE_WORKUP") != nil)
     }
 
     @Test("a benign biopsy that reports metastatic disease does not close the track (decision record)")
@@ -219,6 +265,7 @@ struct PathologicTests {
         let out = h.evaluate()
         #expect(out.finalState == "intake")
         #expect(out.tasks("multidisciplinary-evaluation").first?.status == "completed")
+        #expect(out.latest("PATHOLOGIC_FRACTURE_WORKUP").first?.status == "completed")
     }
 
     @Test("once the workup closes, an intact patient with an MRI-confirmed fracture enters conservative care")
