@@ -33,6 +33,7 @@ extension DecisionContext {
     /// Records an accepted input event and applies every rule it names.
     mutating func apply(_ input: InputEvent, actingAt: Timestamp) {
         begin(cause: input.id, at: actingAt)
+        endCardsEndedUnderThisRuleset()
         let newEpisode = startsNewEpisode(input)
         if newEpisode { startNewEpisode(input) }
         let before = snapshot()
@@ -67,6 +68,7 @@ extension DecisionContext {
         begin(cause: timer.id, at: max(state.clock ?? timer.dueAt, timer.dueAt))
         let before = snapshot()
         emit(.timerFired(timer))
+        endCardsEndedUnderThisRuleset()
         switch timer.code {
         case .reassessmentOverdue: reassessmentOverdue(timer)
         case .day90Review: augmentationReview(timer)
