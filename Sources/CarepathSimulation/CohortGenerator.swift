@@ -11,7 +11,7 @@ import CarepathJSON
 /// stream per patient, so patient `n` is the same whatever the cohort size.
 ///
 /// The clinical mix (see ``Archetype``):
-/// - about 62% osteoporotic low-energy fractures through conservative care:
+/// - about 52% osteoporotic low-energy fractures through conservative care:
 ///   presentation, x-ray, MRI, an intact exam, an NRS series over weeks that
 ///   resolves for most, stays high past day 90 for some, worsens or meets
 ///   another augmentation criterion (progressive deformity on follow-up
@@ -28,6 +28,16 @@ import CarepathJSON
 ///   fragility fracture) with contrast MRI, biopsy and multidisciplinary review;
 /// - discitis-osteomyelitis with blood cultures and biopsy naming an organism,
 ///   then targeted IV antibiotics;
+/// - the stories of contract version 3, a few percent each: a deficit that
+///   recurs, worse, after a completed consult; a suspected spinal infection
+///   excluded (no growth, contrast MRI without discitis); a spinal infection
+///   shown by imaging with S. aureus bacteremia (no biopsy), by a vertebral
+///   biopsy growing M. tuberculosis, or confirmed by a second blood culture
+///   with the same possible contaminant (S. epidermidis); a stat consult
+///   rejected downstream, then the second consult accepted and completed; a
+///   history that resolves and a new acute fracture at another level about
+///   four months later (a second episode); and a clinical result re-sent under
+///   its `source` and `id` with other content (a conflicting duplicate);
 /// - medication changes throughout, and about 1% malformed events (an NRS out
 ///   of range or not an integer, an unknown `type`, invalid JSON). Only filler
 ///   events (NRS, medication, vitals) are malformed, so the stories still hold;
@@ -120,6 +130,9 @@ public struct CohortGenerator: Sendable, Hashable {
 }
 
 /// The clinical story a synthetic patient follows.
+///
+/// The cases after ``infection`` are the stories contract version 3 added;
+/// their order (and every weight) fixes which story each seed gives a patient.
 public enum Archetype: String, Sendable, Hashable, CaseIterable {
     /// Osteoporotic low-energy fracture, neurologically intact, conservative care.
     case osteoporoticConservative = "osteoporotic-conservative"
@@ -133,16 +146,40 @@ public enum Archetype: String, Sendable, Hashable, CaseIterable {
     case pathologic
     /// Discitis-osteomyelitis: workup, organism, targeted IV antibiotics.
     case infection
+    /// Intact, conservative care; a first deficit, its consult completed; days later a new, worse
+    /// deficit (cauda equina): a second stat referral.
+    case recurrentDeficit = "recurrent-deficit"
+    /// Fever with injection drug use or immunosuppression: a blood culture with no growth, then a
+    /// contrast MRI without discitis-osteomyelitis: infection excluded, conservative care.
+    case infectionExcluded = "infection-excluded"
+    /// Spinal infection treated: S. aureus bacteremia with discitis-osteomyelitis on MRI (no biopsy),
+    /// M. tuberculosis on a vertebral-body biopsy, or S. epidermidis on two blood cultures.
+    case infectionTreated = "infection-treated"
+    /// A deficit whose stat consult is rejected downstream 3 hours after the exam; the second
+    /// consult accepted and completed, then conservative care.
+    case rejectedConsult = "rejected-consult"
+    /// An osteoporotic history that resolves (visit on day 30, NRS 2), then an acute fracture at a
+    /// new level about four months later: a second episode.
+    case secondEpisode = "second-episode"
+    /// An osteoporotic history whose MRI or baseline NRS is re-sent with the same `source` and
+    /// `id` but other content: a conflicting duplicate.
+    case conflictingCorrection = "conflicting-correction"
 
     /// The share of the cohort, in percent.
     public var weight: Int {
         switch self {
-        case .osteoporoticConservative: 62
-        case .neurologicalDeficit: 8
+        case .osteoporoticConservative: 52
+        case .neurologicalDeficit: 7
         case .spinalCordInjury: 4
-        case .highEnergyTrauma: 11
-        case .pathologic: 9
-        case .infection: 6
+        case .highEnergyTrauma: 10
+        case .pathologic: 8
+        case .infection: 5
+        case .recurrentDeficit: 3
+        case .infectionExcluded: 2
+        case .infectionTreated: 3
+        case .rejectedConsult: 2
+        case .secondEpisode: 2
+        case .conflictingCorrection: 2
         }
     }
 }
@@ -165,6 +202,10 @@ public struct SyntheticEvent: Sendable, Hashable {
     public var type: String
     /// `true` when the event is deliberately malformed and must be dead-lettered.
     public var isMalformed: Bool
+    /// `true` when the event re-sends an earlier event's `source` and `id` with other content: it is
+    /// well-formed, but dead-lettered as a conflicting duplicate (and, from contract version 3,
+    /// brought to a clinician's review).
+    public var isConflictingDuplicate = false
 }
 
 // MARK: - Building one patient
@@ -182,6 +223,10 @@ private struct Planned {
     /// Core events tell the story; fillers (NRS, medication, vitals) pad it to the size asked.
     var isFiller = false
     var malformation: Malformation?
+    /// Its position among the story's events (``PatientBuilder/core``); nil for fillers.
+    var coreIndex: Int?
+    /// A re-send under the `id` of the story's event at this position (with other content).
+    var resendOf: Int?
 }
 
 private enum Malformation: CaseIterable {
@@ -258,6 +303,8 @@ private struct PainTrajectory {
         case persistent
         /// Baseline, then `peak` from `day`; relieved to `final` from `reliefDay`, if any.
         case worsening(day: Int, peak: Int, reliefDay: Int?, final: Int)
+        /// As `resolve` until `relapseDay`, then around `relapseBaseline` (never below 4): a new fracture.
+        case relapse(day: Int, final: Int, relapseDay: Int, relapseBaseline: Int)
     }
 
     var anchor: Timestamp
@@ -280,6 +327,11 @@ private struct PainTrajectory {
             if let reliefDay, day >= reliefDay { return max(0, min(3, final)) }
             if day >= worseDay { return peak }
             return max(4, min(baseline + 1, baseline + jitter))
+        case .relapse(let resolveDay, let final, let relapseDay, let relapseBaseline):
+            if day >= relapseDay { return max(4, min(10, relapseBaseline + jitter)) }
+            if day >= resolveDay { return max(0, min(3, final + (jitter < 0 ? -1 : 0))) }
+            let declined = baseline - (baseline - final) * max(0, day) / max(1, resolveDay)
+            return max(4, min(baseline + 1, declined + jitter))
         }
     }
 }
@@ -341,15 +393,16 @@ private struct PatientBuilder {
     }
 
     mutating func add(_ at: Timestamp, _ payload: Payload) {
-        core.append(Planned(at: at, payload: payload))
+        core.append(Planned(at: at, payload: payload, coreIndex: core.count))
     }
 
-    func task(_ code: TaskCode) -> String {
-        Identifiers.task(patientId: patientId, code: code, request: 1)
+    /// The id of the `request`th task of `code` for the patient (1-based, across episodes).
+    func task(_ code: TaskCode, request: Int = 1) -> String {
+        Identifiers.task(patientId: patientId, code: code, request: request)
     }
 
-    mutating func update(_ code: TaskCode, _ status: String, at time: Timestamp) {
-        add(time, .taskUpdated(taskId: task(code), status: status))
+    mutating func update(_ code: TaskCode, _ status: String, at time: Timestamp, request: Int = 1) {
+        add(time, .taskUpdated(taskId: task(code, request: request), status: status))
     }
 
     mutating func pain(_ at: Timestamp, _ nrs: Int, onAnalgesics: Bool = true) {
@@ -413,6 +466,12 @@ private struct PatientBuilder {
         case .highEnergyTrauma: highEnergyTrauma()
         case .pathologic: pathologic()
         case .infection: infection()
+        case .recurrentDeficit: recurrentDeficit()
+        case .infectionExcluded: infectionExcluded()
+        case .infectionTreated: infectionTreated()
+        case .rejectedConsult: rejectedConsult()
+        case .secondEpisode: secondEpisode()
+        case .conflictingCorrection: conflictingCorrection()
         }
         return finish()
     }
@@ -451,7 +510,14 @@ private struct PatientBuilder {
             all[i].malformation = rng.pick(Malformation.allCases)
         }
 
-        return all.enumerated().map { sequence, planned in write(planned, sequence: sequence) }
+        // A re-send carries the id of the event it re-sends (which sorts before it: same time, told first).
+        var sequenceOfCore: [Int: Int] = [:]
+        for (sequence, planned) in all.enumerated() {
+            if let i = planned.coreIndex, planned.resendOf == nil { sequenceOfCore[i] = sequence }
+        }
+        return all.enumerated().map { sequence, planned in
+            write(planned, sequence: sequence, idSequence: planned.resendOf.flatMap { sequenceOfCore[$0] } ?? sequence)
+        }
     }
 
     /// A filler event at `at`: an NRS on the pain trajectory, a medication change, or vitals.
@@ -841,10 +907,265 @@ private struct PatientBuilder {
         }
     }
 
+    // MARK: Stories of contract version 3
+
+    /// A nerve-root deficit during conservative care, its stat consult accepted and completed;
+    /// days later a new, worse exam (bowel/bladder dysfunction, cauda equina): a neurological
+    /// worsening after a completed consult, which must reach a surgeon (the second consult) again.
+    mutating func recurrentDeficit() {
+        add(t0, .presented(age: rng.int(in: 60...90), sex: rng.chance(0.65) ? "female" : "male",
+                           mechanism: rng.weighted([("low-energy", 75), ("atraumatic", 15), ("unknown", 10)]),
+                           levels: levels, history: [("osteoporosis", rng.chance(0.6))], fever: false))
+        let xrayAt = after(t0, minutes: 45...240)
+        imaging(xrayAt, "xray", stableFindings(acuity: nil))
+        let examAt = after(t0, minutes: 60...360)
+        add(examAt, .neuro(intactExam()))
+        let baseline = rng.int(in: 5...8)
+        let baselineAt = after(t0, minutes: 30...300)
+        pain(baselineAt, baseline)
+        fillerFrom = baselineAt + minutes(30)
+        let mriAt = after(t0, minutes: (6 * 60)...(3 * 24 * 60))
+        imaging(mriAt, "mri", stableFindings(acuity: "acute"))
+        let cm = max(xrayAt, examAt, mriAt)  // conservative care
+        trajectory = PainTrajectory(anchor: cm, baseline: baseline, kind: .persistent)
+        // The first deficit, during conservative care: a stat referral (consult 1).
+        let firstAt = after(cm, days: 3...20)
+        let first = rng.chance(0.6)
+            ? Exam(motorDeficit: true, sensoryDeficit: false, bowelBladderDysfunction: false, spinalCordInjury: false,
+                   neuroStatus: "nerve-root")
+            : Exam(motorDeficit: false, sensoryDeficit: true, bowelBladderDysfunction: false, neuroStatus: "nerve-root")
+        add(firstAt, .neuro(first))
+        var mri = stableFindings(acuity: "subacute")
+        mri.cordCompression = rng.chance(0.5) ? "mild" : "none"
+        if rng.chance(0.5) { imaging(after(firstAt, minutes: 60...240), "mri", mri) }  // else the worse exam asks for the MRI
+        let accepted = after(firstAt, minutes: 20...100)
+        update(.spineSurgeryConsult, "accepted", at: accepted)
+        let completed = after(firstAt, minutes: 300...1200)
+        update(.spineSurgeryConsult, "completed", at: completed)
+        // Days later, worse: newly bowel/bladder dysfunction, cauda equina.
+        let worseAt = after(completed, days: 2...10)
+        add(worseAt, .neuro(Exam(motorDeficit: true, sensoryDeficit: true, bowelBladderDysfunction: true, spinalCordInjury: false,
+                                 neuroStatus: "cauda-equina")))
+        imaging(after(worseAt, minutes: 45...240), "mri", mri)
+        add(after(worseAt, minutes: 30...180), .medication("opioid", action: "started"))
+        fillerMedications = ["acetaminophen", "opioid", "nsaid", "bisphosphonate"]
+        // The second consult (request 2), accepted and completed downstream, mostly.
+        guard rng.chance(0.75) else { return }
+        let accepted2 = after(worseAt, minutes: 20...100)
+        update(.spineSurgeryConsult, "accepted", at: accepted2, request: 2)
+        guard rng.chance(0.9) else { return }
+        let completed2 = after(worseAt, minutes: 300...1200)
+        update(.spineSurgeryConsult, "completed", at: completed2, request: 2)
+        add(after(completed2, days: 1...5), .neuro(intactExam()))
+    }
+
+    /// Fever with injection drug use or immunosuppression: infection suspected at presentation. A
+    /// blood culture with no growth, then a contrast MRI showing the fracture and no
+    /// discitis-osteomyelitis: infection excluded; conservative care.
+    mutating func infectionExcluded() {
+        let risk = rng.weighted([("injectionDrugUse", 50), ("immunosuppressed", 50)])
+        var history: [(String, Bool)] = [(risk, true)]
+        if risk == "immunosuppressed", rng.chance(0.4) { history.append(("glucocorticoidUse", true)) }
+        if rng.chance(0.5) { history.append(("osteoporosis", rng.chance(0.5))) }
+        // 50 or older: younger, a fragility fracture would also start a pathologic workup.
+        add(t0, .presented(age: rng.int(in: 50...80), sex: rng.chance(0.55) ? "male" : "female",
+                           mechanism: rng.weighted([("low-energy", 50), ("atraumatic", 40), ("unknown", 10)]),
+                           levels: levels, history: history, fever: true))
+        let xrayAt = after(t0, minutes: 45...240)
+        imaging(xrayAt, "xray", stableFindings(acuity: rng.chance(0.5) ? nil : "indeterminate"))
+        add(after(t0, minutes: 60...360), .neuro(intactExam()))
+        let baseline = rng.int(in: 4...8)
+        let baselineAt = after(t0, minutes: 30...300)
+        pain(baselineAt, baseline)
+        fillerFrom = baselineAt + minutes(30)
+        add(after(t0, minutes: 120...360), .medication("acetaminophen", action: "started"))
+        let cultureAt = after(t0, minutes: (44 * 60)...(56 * 60))
+        add(cultureAt, .biopsy(specimen: "blood-culture", histology: nil, metastatic: nil,
+                               organism: rng.weighted([("no growth", 70), ("No growth at 48 hours", 30)])))
+        let mriAt = after(cultureAt, minutes: 60...1440)
+        imaging(mriAt, "mri", contrast: "with", stableFindings(acuity: rng.weighted([("acute", 80), ("subacute", 20)])))
+        fillerMedications = ["acetaminophen", "opioid", "nsaid", "calcium-vitamin-d"]
+        conservativeCourse(cm: mriAt, baseline: baseline, outcome: chooseOutcome(augmentable: true, baseline: baseline),
+                           augmentable: true)
+    }
+
+    /// A spinal infection treated, three ways: S. aureus bacteremia with discitis-osteomyelitis on
+    /// MRI (no biopsy needed; septic for some, so empiric antibiotics first); M. tuberculosis on a
+    /// vertebral-body biopsy (specialist therapy); or S. epidermidis, a possible contaminant, on one
+    /// blood culture, confirmed by a second.
+    mutating func infectionTreated() {
+        enum Variant { case aureusBacteremia, tuberculosis, contaminantConfirmed }
+        let variant = rng.weighted([(Variant.aureusBacteremia, 45), (.tuberculosis, 25), (.contaminantConfirmed, 30)])
+        let history: [(String, Bool)] = variant == .tuberculosis
+            ? [("immunosuppressed", rng.chance(0.4))]
+            : [(rng.chance(0.5) ? "injectionDrugUse" : "immunosuppressed", true)]
+        add(t0, .presented(age: rng.int(in: 50...85), sex: rng.chance(0.6) ? "male" : "female",
+                           mechanism: rng.weighted([("atraumatic", 80), ("unknown", 20)]), levels: levels,
+                           history: history, fever: variant == .tuberculosis ? rng.chance(0.4) : rng.chance(0.85)))
+        add(after(t0, minutes: 60...360), .neuro(intactExam()))
+        let baseline = rng.int(in: 5...9)
+        let baselineAt = after(t0, minutes: 30...300)
+        pain(baselineAt, baseline)
+        fillerFrom = baselineAt + minutes(30)
+        trajectory = PainTrajectory(anchor: t0, baseline: baseline, kind: .resolve(day: rng.int(in: 40...80), final: rng.int(in: 1...3)))
+        fillerMedications = ["acetaminophen", "opioid"]
+        var septicAt: Timestamp?
+        if variant == .aureusBacteremia, rng.chance(0.35) {
+            let at = after(t0, minutes: 30...180)
+            add(at, .vitals(map: rng.int(in: 52...64), spo2: rng.int(in: 90...97), fvc: nil, pulmonaryDysfunction: nil))
+            add(after(at, minutes: 30...120), .medication("iv-antibiotic", action: "started"))  // empiric, once cultures are drawn
+            septicAt = at
+        }
+        let mriAt = after(t0, minutes: 180...1440)
+        let fractured = rng.chance(0.6)
+        let mri = Findings(compressionFracture: fractured, acuity: fractured ? rng.pick(["acute", "subacute"]) : nil,
+                           cordCompression: "none", suspiciousForMalignancy: false, discitisOsteomyelitis: true)
+        imaging(mriAt, "mri", contrast: "with", mri)
+        update(.inflammatoryMarkers, "completed", at: after(mriAt, minutes: 60...720))
+        let organismAt: Timestamp
+        switch variant {
+        case .aureusBacteremia:
+            organismAt = after(t0, minutes: (24 * 60)...(60 * 60))
+            add(organismAt, .biopsy(specimen: "blood-culture", histology: nil, metastatic: nil,
+                                    organism: rng.weighted([("Staphylococcus aureus", 75),
+                                                            ("Methicillin-resistant Staphylococcus aureus", 25)])))
+        case .tuberculosis:
+            add(after(t0, minutes: (24 * 60)...(60 * 60)), .biopsy(specimen: "blood-culture", histology: nil, metastatic: nil,
+                                                                organism: "no growth"))
+            let biopsyAt = after(mriAt, days: 3...10)
+            add(biopsyAt, .biopsy(specimen: "vertebral-body", histology: "infection", metastatic: false,
+                                  organism: "Mycobacterium tuberculosis"))
+            // Specialist therapy (infectious diseases); no 6-8-week IV course.
+            trajectory = PainTrajectory(anchor: t0, baseline: baseline, kind: .resolve(day: rng.int(in: 60...100), final: rng.int(in: 1...3)))
+            return
+        case .contaminantConfirmed:
+            let first = after(t0, minutes: (24 * 60)...(60 * 60))
+            add(first, .biopsy(specimen: "blood-culture", histology: nil, metastatic: nil, organism: "Staphylococcus epidermidis"))
+            organismAt = after(first, days: 1...3)
+            add(organismAt, .biopsy(specimen: "blood-culture", histology: nil, metastatic: nil, organism: "Staphylococcus epidermidis"))
+            if rng.chance(0.4) {
+                add(after(organismAt, days: 1...4), .biopsy(specimen: rng.chance(0.7) ? "vertebral-body" : "disc",
+                                                            histology: "infection", metastatic: false,
+                                                            organism: "Staphylococcus epidermidis"))
+            }
+        }
+        let treatedAt = max(organismAt, mriAt)
+        if septicAt == nil { add(after(treatedAt, minutes: 60...480), .medication("iv-antibiotic", action: "started")) }
+        update(.ivAntibiotics, "accepted", at: after(treatedAt, minutes: 30...240))
+        if rng.chance(0.5) { update(.inflammatoryMarkersFollowup, "completed", at: after(treatedAt, days: 28...34)) }
+        if rng.chance(0.6) {
+            let done = after(treatedAt, days: 42...56)
+            update(.ivAntibiotics, "completed", at: done)
+            add(done + minutes(30), .medication("iv-antibiotic", action: "stopped"))
+        }
+    }
+
+    /// A deficit; the stat spine surgery consult is rejected downstream 3 hours after the exam (after
+    /// its 2-hour acceptance deadline); the consult requested again (request 2) is accepted and
+    /// completed; then post-operative conservative care.
+    mutating func rejectedConsult() {
+        add(t0, .presented(age: rng.int(in: 55...90), sex: rng.chance(0.65) ? "female" : "male",
+                           mechanism: rng.weighted([("low-energy", 75), ("atraumatic", 15), ("unknown", 10)]),
+                           levels: levels, history: [("osteoporosis", rng.chance(0.5))], fever: false))
+        imaging(after(t0, minutes: 45...180), "xray", stableFindings(acuity: nil))
+        let examAt = after(t0, minutes: 60...240)
+        let deficit: Exam = switch rng.int(in: 0...2) {
+        case 0: Exam(motorDeficit: true, sensoryDeficit: false, bowelBladderDysfunction: false, spinalCordInjury: false,
+                     neuroStatus: "nerve-root")
+        case 1: Exam(motorDeficit: false, sensoryDeficit: true, bowelBladderDysfunction: false)
+        default: Exam(motorDeficit: true, sensoryDeficit: true, bowelBladderDysfunction: true, spinalCordInjury: false,
+                      neuroStatus: "cauda-equina")
+        }
+        add(examAt, .neuro(deficit))
+        let baseline = rng.int(in: 6...9)
+        let baselineAt = after(t0, minutes: 30...300)
+        pain(baselineAt, baseline)
+        fillerFrom = baselineAt + minutes(30)
+        var mri = stableFindings(acuity: "acute")
+        mri.cordCompression = rng.chance(0.5) ? "mild" : "none"
+        imaging(after(examAt, minutes: 30...150), "mri", mri)
+        let rejectedAt = examAt + minutes(180)
+        update(.spineSurgeryConsult, "rejected", at: rejectedAt)
+        let accepted = after(rejectedAt, minutes: 20...100)
+        update(.spineSurgeryConsult, "accepted", at: accepted, request: 2)
+        let completed = after(rejectedAt, minutes: 300...1200)
+        update(.spineSurgeryConsult, "completed", at: completed, request: 2)
+        let postOpAt = after(completed, days: 1...5)
+        add(postOpAt, .neuro(intactExam()))
+        fillerMedications = ["acetaminophen", "opioid", "nsaid", "bisphosphonate"]
+        // A deficit in the episode: no augmentation evaluation.
+        conservativeCourse(cm: postOpAt, baseline: baseline, outcome: rng.chance(0.8) ? .resolve : .persistent, augmentable: false)
+    }
+
+    /// An osteoporotic history that resolves (MRI, intact exam, the reassessment visit completed on
+    /// day 30 of conservative care, NRS 2 after day 28); about four months later an acute
+    /// compression fracture at a new level: a second episode.
+    mutating func secondEpisode() {
+        add(t0, .presented(age: max(rng.int(in: 60...95), rng.int(in: 60...95)), sex: rng.chance(0.75) ? "female" : "male",
+                           mechanism: rng.weighted([("low-energy", 75), ("atraumatic", 15), ("unknown", 10)]),
+                           levels: levels, history: [("osteoporosis", rng.chance(0.7))], fever: false))
+        let xrayAt = after(t0, minutes: 45...240)
+        imaging(xrayAt, "xray", stableFindings(acuity: nil))
+        let examAt = after(t0, minutes: 60...360)
+        add(examAt, .neuro(intactExam()))
+        let baseline = rng.int(in: 5...8)
+        let baselineAt = after(t0, minutes: 90...480)
+        pain(baselineAt, baseline)
+        fillerFrom = baselineAt + minutes(30)
+        let mriAt = after(t0, minutes: (6 * 60)...(5 * 24 * 60))
+        imaging(mriAt, "mri", stableFindings(acuity: "acute"))
+        let cm = max(xrayAt, examAt, mriAt)
+        // Resolution: NRS 2 after day 28, the visit completed on day 30.
+        pain(cm + .days(28) + minutes(rng.int(in: 60...1200)), 2)
+        let visitAt = cm + .days(30) + minutes(rng.int(in: 0...480))
+        update(.reassessmentVisit, "completed", at: visitAt)
+        // About four months later, an acute fracture at a new level (above the first: T12 after L1).
+        let newAt = after(visitAt, days: 100...140)
+        let first = Self.thoracolumbarLevels.firstIndex(of: levels[0]) ?? 9
+        let newLevel = Self.thoracolumbarLevels[max(0, first - (rng.chance(0.7) ? 1 : 2))]
+        let relapseBaseline = rng.int(in: 5...8)
+        trajectory = PainTrajectory(anchor: cm, baseline: baseline,
+                                    kind: .relapse(day: rng.int(in: 14...28), final: rng.int(in: 0...2),
+                                                   relapseDay: Int((newAt - cm).milliseconds / 86_400_000),
+                                                   relapseBaseline: relapseBaseline))
+        levels = [newLevel]
+        heightLoss = rng.int(in: 10...35)
+        kyphosis = rng.int(in: 3...15)
+        let xray = rng.chance(0.7)
+        imaging(newAt, xray ? "xray" : "mri", stableFindings(acuity: "acute"))
+        pain(after(newAt, minutes: 20...240), relapseBaseline)
+        add(after(newAt, minutes: 30...300), .neuro(intactExam()))
+        if xray { imaging(after(newAt, days: 1...5), "mri", stableFindings(acuity: "acute")) }
+        fillerMedications = ["acetaminophen", "opioid", "nsaid", "bisphosphonate", "calcium-vitamin-d"]
+    }
+
+    /// An osteoporotic history whose MRI or baseline NRS is re-sent with the same `source` and `id`
+    /// but other content (a correction under the old id), at the same `time`, right after it.
+    mutating func conflictingCorrection() {
+        osteoporotic()
+        let mri = core.firstIndex { if case .imaging(let modality, _, _, _, _) = $0.payload { modality == "mri" } else { false } }
+        let nrs = core.firstIndex { if case .pain = $0.payload { true } else { false } }
+        guard let target = rng.chance(0.5) ? mri ?? nrs : nrs ?? mri else { return }
+        let original = core[target]
+        let corrected: Payload
+        switch original.payload {
+        case .imaging(let modality, let contrast, let region, let levels, var findings):
+            findings.heightLossPercent = min(100, (findings.heightLossPercent ?? heightLoss) + rng.int(in: 5...15))
+            if rng.chance(0.5) { findings.kyphosisDegrees = min(90, (findings.kyphosisDegrees ?? kyphosis) + rng.int(in: 3...8)) }
+            corrected = .imaging(modality: modality, contrast: contrast, region: region, levels: levels, findings: findings)
+        case .pain(let value, let onAnalgesics):
+            corrected = .pain(nrs: value >= 6 ? value - rng.int(in: 2...4) : value + rng.int(in: 2...4), onAnalgesics: onAnalgesics)
+        default:
+            return
+        }
+        core.append(Planned(at: original.at, payload: corrected, coreIndex: core.count, resendOf: target))
+    }
+
     // MARK: Writing
 
-    func write(_ planned: Planned, sequence: Int) -> SyntheticEvent {
-        let id = patientId + "-e" + Self.padded(sequence + 1, 3)
+    /// - Parameter idSequence: the sequence whose id the event carries (its own, but for a re-send).
+    func write(_ planned: Planned, sequence: Int, idSequence: Int) -> SyntheticEvent {
+        let id = patientId + "-e" + Self.padded(idSequence + 1, 3)
         let time = Self.format(planned.at, offsetMinutes: utcOffsetMinutes)
         var type = planned.payload.type
         var w = JSONWriter(capacity: 512)
@@ -892,7 +1213,8 @@ private struct PatientBuilder {
             w.bytes.removeLast(w.bytes.count / 3)  // a truncated message
         }
         return SyntheticEvent(bytes: w.bytes, patientId: patientId, patientIndex: index, sequence: sequence, time: planned.at,
-                              archetype: archetype, type: type, isMalformed: planned.malformation != nil)
+                              archetype: archetype, type: type, isMalformed: planned.malformation != nil,
+                              isConflictingDuplicate: idSequence != sequence)
     }
 
     static func padded(_ n: Int, _ width: Int) -> String {

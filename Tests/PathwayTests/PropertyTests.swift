@@ -128,10 +128,24 @@ struct PropertyTests {
                                          .vertebralAugmentationEvaluation, .referralOverdue, .surgicalConsultInstability] {
             #expect(codes.contains(code), "no \(code.rawValue) in the cohort")
         }
-        // Dead letters: the malformed events, and (almost) no task.updated for a task that does not exist.
+        // Dead letters: the malformed events, the conflicting duplicates, and (almost) no task.updated
+        // for a task that does not exist.
         let letters = run.messages.filter { $0.topic == TopicNames.standard.deadLetters }
-        #expect(letters.count >= events.filter(\.isMalformed).count)
-        let unknownTasks = letters.filter { String(decoding: $0.value, as: UTF8.self).contains("\"unknown-task\"") }.count
+        let conflicting = events.filter(\.isConflictingDuplicate).count
+        #expect(conflicting > 0)
+        #expect(letters.count >= events.filter(\.isMalformed).count + conflicting)
+        #expect(letters.filter { String(decoding: $0.value, as: UTF8.self).contains("\"conflicting-duplicate\"") }.count == conflicting)
+        // Two of contract version 3's stories update the spine surgery consult requested a second
+        // time (after a rejection; after a worsening that follows a completed consult), and what
+        // follows from it: only a version-3 pathway requests it. Until the pathway knows version 3
+        // (the CONFLICTING_RESULT_REVIEW code), their updates are not counted.
+        let pathwayKnowsV3 = RecommendationCode(rawValue: "CONFLICTING_RESULT_REVIEW") != nil
+        let story = Dictionary(events.map { ($0.patientId, $0.archetype) }, uniquingKeysWith: { first, _ in first })
+        let secondConsultStories: Set<Archetype> = [.recurrentDeficit, .rejectedConsult]
+        let unknownTasks = letters.filter { letter in
+            String(decoding: letter.value, as: UTF8.self).contains("\"unknown-task\"")
+                && (pathwayKnowsV3 || !secondConsultStories.contains(story[letter.key ?? ""] ?? .osteoporoticConservative))
+        }.count
         #expect(unknownTasks <= events.count / 500, "\(unknownTasks) task.updated events name tasks that do not exist")
     }
 
