@@ -16,10 +16,12 @@ fileprivate func enterConservativeCare(_ h: inout History, t0: String, mechanism
 }
 
 /// PATHWAY.md section 4, `VERTEBRAL_AUGMENTATION_EVALUATION`: fragility
-/// fracture, not chronic, conservative care open, and either day ≥ 90 with
-/// conservative failure (routine / info), or earlier: progressive deformity,
-/// worsening pain despite analgesics, or pulmonary dysfunction (urgent /
-/// warning); task `interventional-spine-consult`; Cochrane caveat in `detail`.
+/// fracture, not chronic, no deficit in the episode, conservative care open,
+/// and either day ≥ 90 with conservative failure (routine / info), or earlier:
+/// worsening pain despite analgesics (routine / info, and a
+/// `repeat-spine-imaging` first), progressive deformity or pulmonary
+/// dysfunction (urgent / warning); task `interventional-spine-consult`;
+/// Cochrane caveat in `detail`.
 @Suite("Augmentation: VERTEBRAL_AUGMENTATION_EVALUATION")
 struct AugmentationTests {
     let t0 = "2026-03-02T10:00:00Z"
@@ -258,7 +260,7 @@ struct AugmentationTests {
 
     // MARK: Earlier triggers: worsening pain, pulmonary dysfunction
 
-    @Test("NRS at baseline + 2 on analgesics is worsening pain: urgent / warning")
+    @Test("NRS at baseline + 2 on analgesics is worsening pain: routine / info, repeat imaging first")
     func worseningPain() throws {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
@@ -267,10 +269,61 @@ struct AugmentationTests {
         let pain = h.pain(at: at(start, days: 10), nrs: 7, onAnalgesics: true)
         let out = h.evaluate()
         let rec = try #require(out.active(Self.code))
-        #expect(rec.priority == "urgent")
-        #expect(rec.indicator == "warning")
+        #expect(rec.priority == "routine")
+        #expect(rec.indicator == "info")
         #expect(rec.causationEventId == pain)
-        #expect(out.tasks("interventional-spine-consult").first?.priority == "urgent")
+        #expect(rec.raw["episode"] as? Int == 1)
+        #expect(rec.rulesetVersion == "vcf-2027.1")
+        let consult = try #require(out.tasks("interventional-spine-consult").first)
+        #expect(consult.priority == "routine")
+        let scan = try #require(out.tasks("repeat-spine-imaging").first)
+        #expect(scan.status == "requested")
+        #expect(scan.priority == "routine")
+        #expect(scan.basedOn == "urn:carepath:recommendation:\(rec.id)")
+        #expect((scan.raw["reasonCode"] as? [String: Any])?["text"] as? String == rec.summary)
+        // The evidence fits the trigger: no "do not delay" line for progressive deformity.
+        #expect(!rec.evidence.contains { ($0["text"] as? String)?.contains("Do not delay") == true })
+    }
+
+    @Test("from a baseline of 9, NRS 10 on analgesics is worsening pain: evaluation with repeat spine imaging")
+    func worseningPainFromBaseline9() throws {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0)
+        h.pain(at: at(start, hours: 1), nrs: 9)  // the baseline
+        let pain = h.pain(at: at(start, days: 7), nrs: 10, onAnalgesics: true)
+        let out = h.evaluate()
+        let rec = try #require(out.active(Self.code))
+        #expect(rec.causationEventId == pain)
+        #expect(rec.facts["baselineNRS"] as? Int == 9)
+        #expect(rec.facts["nrs"] as? Int == 10)
+        #expect(out.tasks("repeat-spine-imaging").map(\.status) == ["requested"])
+        #expect(out.tasks("interventional-spine-consult").map(\.status) == ["requested"])
+        // An imaging result at or after the request completes the repeat imaging.
+        h.imaging(at: at(start, days: 8), modality: "xray")
+        let after = h.evaluate()
+        #expect(after.tasks("repeat-spine-imaging").map(\.status) == ["completed"])
+        #expect(after.active(Self.code)?.id == rec.id)
+    }
+
+    @Test("from a baseline of 9, NRS 9 again on analgesics is not worsening pain")
+    func baseline9Unchanged() {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0)
+        h.pain(at: at(start, hours: 1), nrs: 9)
+        h.pain(at: at(start, days: 7), nrs: 9, onAnalgesics: true)
+        let out = h.evaluate()
+        #expect(!out.issued(Self.code))
+        #expect(out.tasks("repeat-spine-imaging").isEmpty)
+    }
+
+    @Test("pulmonary dysfunction issues no repeat spine imaging")
+    func pulmonaryNoRepeatImaging() {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0)
+        h.vitals(at: at(start, days: 3), ["pulmonaryDysfunction": true])
+        let out = h.evaluate()
+        #expect(out.active(Self.code) != nil)
+        #expect(out.tasks("repeat-spine-imaging").isEmpty)
     }
 
     @Test("NRS at baseline + 1 on analgesics is not worsening pain")
@@ -318,16 +371,19 @@ struct AugmentationTests {
         #expect(!h.evaluate().issued(Self.code))
     }
 
-    @Test("an earlier-type trigger at or after day 90 is routine / info (decision record)")
+    @Test("pulmonary dysfunction after day 90 is still urgent / warning (decision record)")
     func pulmonaryAfterDay90() throws {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
         h.pain(at: at(start, hours: 1), nrs: 8)
-        h.pain(at: at(start, days: 85), nrs: 5)
-        h.vitals(at: at(start, days: 95), ["pulmonaryDysfunction": true])
+        h.pain(at: at(start, days: 85), nrs: 5)  // no conservative failure at the review
+        let vitals = h.vitals(at: at(start, days: 95), ["pulmonaryDysfunction": true])
         let rec = try #require(h.evaluate().active(Self.code))
-        #expect(rec.priority == "routine")
-        #expect(rec.indicator == "info")
+        #expect(rec.causationEventId == vitals)
+        // "routine / info from day 90" is the day-90 failure branch; pulmonary
+        // dysfunction is "do not delay" whenever it comes.
+        #expect(rec.priority == "urgent")
+        #expect(rec.indicator == "warning")
     }
 
     // MARK: Who is eligible
@@ -339,12 +395,26 @@ struct AugmentationTests {
         h.pain(at: at(start, hours: 1), nrs: 5)
         h.vitals(at: at(start, days: 3), ["pulmonaryDysfunction": true])
         h.pain(at: at(start, days: 10), nrs: 8, onAnalgesics: true)
-        h.imaging(at: at(start, days: 20), modality: "xray", ["heightLossPercent": 40])
         h.pain(at: at(start, days: 85), nrs: 8)
         let out = h.evaluate(until: at(start, days: 95))
         #expect(out.active("CONSERVATIVE_MANAGEMENT") != nil)
         #expect(!out.issued(Self.code))
         #expect(out.tasks("interventional-spine-consult").isEmpty)
+        #expect(out.tasks("repeat-spine-imaging").isEmpty)
+        #expect(out.tasks("pain-reassessment").isEmpty)
+    }
+
+    @Test("progressive deformity of a high-energy-trauma fracture goes back to the surgeon, not to augmentation")
+    func highEnergyTraumaDeformity() throws {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0, mechanism: "high-energy-trauma")
+        let img = h.imaging(at: at(start, days: 20), modality: "xray", ["heightLossPercent": 40])
+        let out = h.evaluate()
+        #expect(!out.issued(Self.code))
+        #expect(out.tasks("interventional-spine-consult").isEmpty)
+        let consult = try #require(out.active("SURGICAL_CONSULT_INSTABILITY"))
+        #expect(consult.causationEventId == img)
+        #expect(out.latest("CONSERVATIVE_MANAGEMENT").first?.status == "superseded")
     }
 
     @Test("not for a fracture the MRI calls chronic")
@@ -397,12 +467,38 @@ struct AugmentationTests {
     func afterResolution() {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
+        h.taskUpdate("reassessment-visit", "completed", at: at(start, days: 29))
         h.pain(at: at(start, days: 30), nrs: 2)
         h.vitals(at: at(start, days: 31), ["pulmonaryDysfunction": true])
         h.pain(at: at(start, days: 32), nrs: 9, onAnalgesics: true)
         let out = h.evaluate()
         #expect(out.issued("PATHWAY_RESOLVED"))
         #expect(!out.issued(Self.code))
+    }
+
+    @Test("no augmentation after a deficit in the episode, even back in conservative care")
+    func afterDeficitInEpisode() throws {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0)
+        h.pain(at: at(start, hours: 1), nrs: 5)
+        // A transient deficit escalates; the MRI, the consult and an intact exam bring conservative care back.
+        h.neuro(at: at(start, days: 2), ["sensoryDeficit": true])
+        h.imaging(at: at(start, days: 2, hours: 2), modality: "mri")
+        h.taskUpdate("spine-surgery-consult", "completed", at: at(start, days: 3))
+        h.neuro(at: at(start, days: 4))
+        let back = h.evaluate()
+        #expect(back.active("CONSERVATIVE_MANAGEMENT") != nil)
+        #expect(back.latest("CONSERVATIVE_MANAGEMENT").count == 2)
+        // Then every augmentation trigger comes.
+        h.vitals(at: at(start, days: 5), ["pulmonaryDysfunction": true])
+        h.pain(at: at(start, days: 6), nrs: 8, onAnalgesics: true)
+        h.imaging(at: at(start, days: 20), modality: "xray", ["heightLossPercent": 40])
+        let out = h.evaluate()
+        #expect(out.active("CONSERVATIVE_MANAGEMENT") != nil)
+        #expect(out.finalState == "conservativeManagement")
+        #expect(!out.issued(Self.code))
+        #expect(out.tasks("interventional-spine-consult").isEmpty)
+        #expect(out.tasks("repeat-spine-imaging").isEmpty)
     }
 
     @Test("a second trigger while the evaluation is active issues no second one")

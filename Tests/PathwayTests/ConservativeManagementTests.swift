@@ -24,7 +24,7 @@ struct ConservativeManagementTests {
     @Test("compression fracture on MRI and an intact exam: conservative care with all its tasks")
     func entersConservativeCare() throws {
         var h = History()
-        h.presented(at: t0, age: 70)
+        let presentation = h.presented(at: t0, age: 70)
         let mri = h.imaging(at: at(t0, hours: 1), modality: "mri")
         let exam = h.neuro(at: at(t0, hours: 2))
         let out = h.evaluate()
@@ -37,15 +37,33 @@ struct ConservativeManagementTests {
         #expect(rec.facts["compressionFracture"] as? Bool == true)
         #expect(rec.rationale.contains { $0["eventId"] as? String == mri })
         #expect(out.finalState == "conservativeManagement")
+        #expect(rec.raw["episode"] as? Int == 1)
+        #expect(rec.rulesetVersion == "vcf-2027.1")
 
-        let codes = ["analgesia", "brace-for-comfort", "physical-therapy", "reassessment-visit",
+        let codes = ["brace-for-comfort", "physical-therapy", "reassessment-visit",
                      "osteoporosis-treatment", "metabolic-workup", "calcitonin-course"]
         for code in codes {
             let task = try #require(out.tasks(code).first, "\(code)")
             #expect(out.tasks(code).count == 1, "\(code)")
             #expect(task.status == "requested", "\(code)")
             #expect(task.basedOn == "urn:carepath:recommendation:\(rec.id)", "\(code)")
+            #expect((task.raw["reasonCode"] as? [String: Any])?["text"] as? String == rec.summary, "\(code)")
         }
+        // Analgesia was asked for when the fracture was first known
+        // (PAIN_MANAGEMENT, on the presentation naming fracture levels);
+        // conservative care does not request it a second time.
+        let pain = try #require(out.active("PAIN_MANAGEMENT"))
+        #expect(pain.causationEventId == presentation)
+        #expect(pain.raw["episode"] as? Int == 1)
+        let analgesia = try #require(out.tasks("analgesia").first)
+        #expect(out.tasks("analgesia").count == 1)
+        #expect(analgesia.status == "requested")
+        #expect(analgesia.version == "1")
+        #expect(analgesia.basedOn == "urn:carepath:recommendation:\(pain.id)")
+        #expect((analgesia.raw["reasonCode"] as? [String: Any])?["text"] as? String == pain.summary)
+        // Calcitonin is a suggestion.
+        let calcitonin = try #require(out.tasks("calcitonin-course").first)
+        #expect((calcitonin.raw["description"] as? String)?.lowercased().contains("consider") == true)
     }
 
     @Test("the reassessment visit window is day 28 to day 42 of conservative care")
@@ -260,20 +278,45 @@ struct ConservativeManagementTests {
         #expect(task.windowEnd == at(identified, days: 28))
     }
 
-    @Test("conservative care starting at day 27 after identification includes calcitonin")
-    func calcitoninDay27() throws {
+    @Test("conservative care starting exactly 5 × 24 h after identification includes calcitonin")
+    func calcitoninExactlyDay5() throws {
         var h = History()
         h.presented(at: t0, age: 70)
         let identified = at(t0, hours: 1)
         h.imaging(at: identified, modality: "xray")
         h.neuro(at: at(t0, hours: 2))
-        let start = at(identified, days: 27)
+        let start = at(identified, days: 5)
         h.imaging(at: start, modality: "mri")
         let out = h.evaluate()
-        #expect(out.active("CONSERVATIVE_MANAGEMENT")?.issuedAt == start)
+        let rec = try #require(out.active("CONSERVATIVE_MANAGEMENT"))
+        #expect(rec.issuedAt == start)
         let task = try #require(out.tasks("calcitonin-course").first)
+        #expect(task.status == "requested")
         #expect(task.windowStart == start)
         #expect(task.windowEnd == at(identified, days: 28))
+        #expect(task.basedOn == "urn:carepath:recommendation:\(rec.id)")
+        #expect((task.raw["description"] as? String)?.contains("Consider calcitonin") == true)
+        #expect(out.domainEvents.contains { ($0["data"] as? [String: Any])?["timerCode"] as? String == "calcitonin-window-end" })
+    }
+
+    @Test("conservative care starting 5 days and 1 minute after identification has no calcitonin")
+    func calcitoninDay5PlusAMinute() throws {
+        var h = History()
+        h.presented(at: t0, age: 70)
+        let identified = at(t0, hours: 1)
+        h.imaging(at: identified, modality: "xray")
+        h.neuro(at: at(t0, hours: 2))
+        let start = at(identified, days: 5, minutes: 1)
+        h.imaging(at: start, modality: "mri")
+        let out = h.evaluate(until: at(identified, days: 30))
+        let rec = try #require(out.active("CONSERVATIVE_MANAGEMENT"))
+        #expect(rec.issuedAt == start)
+        #expect(out.tasks("calcitonin-course").isEmpty)
+        #expect(!((rec.raw["detail"] as? String) ?? "").lowercased().contains("calcitonin"))
+        // Fragility care other than calcitonin is unaffected; no calcitonin-window timer.
+        #expect(out.tasks("osteoporosis-treatment").count == 1)
+        #expect(out.tasks("metabolic-workup").count == 1)
+        #expect(!out.domainEvents.contains { ($0["data"] as? [String: Any])?["timerCode"] as? String == "calcitonin-window-end" })
     }
 
     @Test("conservative care starting at day 28 after identification has no calcitonin")
@@ -299,9 +342,9 @@ struct ConservativeManagementTests {
         let identified = at(t0, days: 20)
         h.imaging(at: identified, modality: "mri")
         h.imaging(at: at(t0, days: 22), modality: "ct")
-        let start = at(t0, days: 40)
+        let start = at(identified, days: 4)
         h.neuro(at: start)
-        // Day 40 after the presentation, but day 20 after identification: calcitonin applies.
+        // Day 24 after the presentation, but day 4 after identification: calcitonin applies.
         let task = try #require(h.evaluate().tasks("calcitonin-course").first)
         #expect(task.windowStart == start)
         #expect(task.windowEnd == at(identified, days: 28))
@@ -328,31 +371,40 @@ struct ConservativeManagementTests {
         #expect(h.evaluate().tasks("calcitonin-course").count == 1)
     }
 
-    @Test("a high-energy-trauma fracture: no osteoporosis treatment, metabolic workup or calcitonin")
+    @Test("a high-energy-trauma fracture: no osteoporosis treatment, metabolic workup or calcitonin; physical therapy after clearance")
     func highEnergyTrauma() throws {
         var h = History()
-        _ = enterConservativeCare(&h, t0: t0, mechanism: "high-energy-trauma")
+        let start = enterConservativeCare(&h, t0: t0, mechanism: "high-energy-trauma")
         let out = h.evaluate()
         let rec = try #require(out.active("CONSERVATIVE_MANAGEMENT"))
         #expect(rec.priority == "routine")
-        for code in ["analgesia", "brace-for-comfort", "physical-therapy", "reassessment-visit"] {
+        #expect(!rec.summary.contains("fragility"))
+        for code in ["analgesia", "brace-for-comfort", "reassessment-visit"] {
             #expect(out.tasks(code).count == 1, "\(code)")
         }
         for code in ["osteoporosis-treatment", "metabolic-workup", "calcitonin-course"] {
             #expect(out.tasks(code).isEmpty, "\(code)")
         }
+        // High-energy trauma brings spinal precautions: physical therapy waits for clearance.
+        #expect(out.tasks("spinal-precautions").first?.status == "requested")
+        #expect(out.tasks("physical-therapy").isEmpty)
+        h.cleared(at: at(start, days: 1), cervical: true, thoracolumbar: true)
+        let cleared = h.evaluate()
+        #expect(cleared.tasks("physical-therapy").map(\.status) == ["requested"])
+        #expect(cleared.tasks("physical-therapy").first?.basedOn == "urn:carepath:recommendation:\(rec.id)")
     }
 
-    @Test("without a presentation the mechanism is unknown: no fragility-only tasks (decision record)")
+    @Test("without a presentation the mechanism is unknown, which is not high-energy trauma: fragility care is requested")
     func noPresentation() throws {
         var h = History()
         h.imaging(at: t0, modality: "mri")
         h.neuro(at: at(t0, hours: 1))
         let out = h.evaluate()
-        #expect(out.active("CONSERVATIVE_MANAGEMENT") != nil)
+        let rec = try #require(out.active("CONSERVATIVE_MANAGEMENT"))
+        #expect(rec.summary.contains("fragility fracture"))
         #expect(out.tasks("analgesia").count == 1)
         for code in ["osteoporosis-treatment", "metabolic-workup", "calcitonin-course"] {
-            #expect(out.tasks(code).isEmpty, "\(code)")
+            #expect(out.tasks(code).count == 1, "\(code)")
         }
     }
 
@@ -383,12 +435,29 @@ struct ConservativeManagementTests {
         #expect(h.evaluate(until: at(start, days: 43)).active("REASSESSMENT_OVERDUE") != nil)
     }
 
-    @Test("a visit cancelled downstream before day 42 is still overdue")
-    func cancelledDownstreamIsOverdue() {
+    @Test("a visit cancelled downstream before day 42 has ended otherwise: no REASSESSMENT_OVERDUE (decision record)")
+    func cancelledDownstreamNotOverdue() {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
         h.taskUpdate("reassessment-visit", "cancelled", at: at(start, days: 30))
-        #expect(h.evaluate(until: at(start, days: 43)).active("REASSESSMENT_OVERDUE") != nil)
+        let out = h.evaluate(until: at(start, days: 43))
+        #expect(!out.issued("REASSESSMENT_OVERDUE"))
+        // The task system's decision stands; conservative care (other tasks open) goes on.
+        #expect(out.tasks("reassessment-visit").map(\.status) == ["cancelled"])
+        #expect(out.active("CONSERVATIVE_MANAGEMENT") != nil)
+    }
+
+    @Test("a visit rejected downstream after day 42 withdraws REASSESSMENT_OVERDUE")
+    func rejectedAfterOverdueWithdraws() throws {
+        var h = History()
+        let start = enterConservativeCare(&h, t0: t0)
+        let overdue = try #require(h.evaluate(until: at(start, days: 43)).active("REASSESSMENT_OVERDUE"))
+        let rejected = h.taskUpdate("reassessment-visit", "rejected", at: at(start, days: 44))
+        let latest = try #require(h.evaluate().latest("REASSESSMENT_OVERDUE").first)
+        #expect(latest.id == overdue.id)
+        #expect(latest.revision == 2)
+        #expect(latest.status == "withdrawn")
+        #expect(latest.causationEventId == rejected)
     }
 
     @Test("a visit completed at day 41 issues no REASSESSMENT_OVERDUE")
@@ -401,20 +470,20 @@ struct ConservativeManagementTests {
         #expect(out.tasks("reassessment-visit").first?.status == "completed")
     }
 
-    @Test("a visit completed at exactly day 42 comes after the timer: overdue, then withdrawn (decision record)")
+    @Test("a visit completed at exactly day 42 comes after the timer: overdue, then completed")
     func completedExactlyDay42() throws {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
         let done = h.taskUpdate("reassessment-visit", "completed", at: at(start, days: 42))
         let out = h.evaluate()
         let revisions = out.recommendations.filter { $0.code == "REASSESSMENT_OVERDUE" }
-        #expect(revisions.map(\.status) == ["active", "withdrawn"])
+        #expect(revisions.map(\.status) == ["active", "completed"])
         #expect(revisions.first?.causationEventId == "P1/reassessment-overdue/1")
         #expect(revisions.last?.causationEventId == done)
         #expect(out.active("REASSESSMENT_OVERDUE") == nil)
     }
 
-    @Test("completing the visit after day 42 withdraws REASSESSMENT_OVERDUE (same id, next revision)")
+    @Test("completing the visit after day 42 completes REASSESSMENT_OVERDUE (same id, next revision)")
     func withdrawnOnCompletion() throws {
         var h = History()
         let start = enterConservativeCare(&h, t0: t0)
@@ -425,7 +494,7 @@ struct ConservativeManagementTests {
         #expect(out.latest("REASSESSMENT_OVERDUE").count == 1)
         #expect(latest.id == overdue.id)
         #expect(latest.revision == 2)
-        #expect(latest.status == "withdrawn")
+        #expect(latest.status == "completed")
         #expect(latest.causationEventId == done)
         #expect(latest.updatedAt == at(start, days: 45))
         #expect(latest.issuedAt == at(start, days: 42))

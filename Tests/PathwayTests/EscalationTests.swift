@@ -164,20 +164,20 @@ struct EscalationTests {
         h.pain(at: at(start, hours: 1), nrs: 5)
         h.pain(at: at(start, days: 3), nrs: 7, onAnalgesics: true)
         let aug = try #require(h.evaluate().active("VERTEBRAL_AUGMENTATION_EVALUATION"))
-        // when spinal infection is suspected on imaging,
-        let mri = h.imaging(at: at(start, days: 4), modality: "ct", ["discitisOsteomyelitis": true])
+        // when a motor deficit escalates conservative care before any imaging,
+        let exam = h.neuro(at: at(start, days: 4), ["motorDeficit": true])
         let out = h.evaluate()
         // then the evaluation is superseded and its open tasks cancelled; analgesia continues.
         let latest = try #require(out.latest("VERTEBRAL_AUGMENTATION_EVALUATION").first)
         #expect(latest.id == aug.id)
         #expect(latest.status == "superseded")
-        #expect(latest.causationEventId == mri)
+        #expect(latest.causationEventId == exam)
         for code in ["interventional-spine-consult", "repeat-spine-imaging"] {
             #expect(out.tasks(code).first?.status == "cancelled", "\(code)")
-            #expect(out.tasks(code).first?.statusReason == "escalated: infectionWorkup", "\(code)")
+            #expect(out.tasks(code).first?.statusReason == "escalated: surgicalReferral", "\(code)")
         }
         #expect(out.tasks("analgesia").first?.status == "requested")
-        #expect(out.finalState == "infectionWorkup")
+        #expect(out.finalState == "surgicalReferral")
     }
 
     @Test("escalation withdraws an active REASSESSMENT_OVERDUE: its visit was cancelled by escalation")
