@@ -888,15 +888,25 @@ private struct PatientBuilder {
         add(biopsyAt, .biopsy(specimen: rng.chance(0.7) ? "vertebral-body" : "disc",
                               histology: biopsyOrganism == nil ? "nondiagnostic" : "infection", metastatic: false,
                               organism: biopsyOrganism))
-        var organismAt: Timestamp? = cultureOrganism != nil ? cultureAt : biopsyOrganism != nil ? biopsyAt : nil
-        if organismAt == nil, rng.chance(0.5) {
+        // Therapy starts with the first qualifying organism (the imaging already shows the spine
+        // infected): a culture unless it grew a possible contaminant, else the biopsy.
+        let cultureQualifies = cultureOrganism.map { !$0.lowercased().contains("coagulase-negative") } ?? false
+        var treated: (organism: String, at: Timestamp)? = cultureQualifies ? (cultureOrganism!, cultureAt)
+            : biopsyOrganism.map { ($0, biopsyAt) }
+        if treated == nil, rng.chance(0.5) {
             let repeatAt = after(biopsyAt, days: 7...14)
-            add(repeatAt, .biopsy(specimen: "vertebral-body", histology: "infection", metastatic: false, organism: rng.weighted(organisms)))
-            organismAt = repeatAt
+            let organism = rng.weighted(organisms)
+            add(repeatAt, .biopsy(specimen: "vertebral-body", histology: "infection", metastatic: false, organism: organism))
+            treated = (organism, repeatAt)
         }
         trajectory = PainTrajectory(anchor: t0, baseline: baseline, kind: .resolve(day: rng.int(in: 40...80), final: rng.int(in: 1...3)))
         fillerMedications = ["acetaminophen", "opioid"]
-        guard let organismAt else { return }
+        guard let (organism, organismAt) = treated else { return }
+        if organism.contains("tuberculosis") {
+            // Specialist therapy, led by infectious diseases: no IV antibiotic course.
+            update(.infectiousDiseasesConsult, "completed", at: after(organismAt, days: 1...3))
+            return
+        }
         add(after(organismAt, minutes: 60...480), .medication("iv-antibiotic", action: "started"))
         update(.ivAntibiotics, "accepted", at: after(organismAt, minutes: 30...240))
         if rng.chance(0.5) { update(.inflammatoryMarkersFollowup, "completed", at: after(organismAt, days: 28...34)) }

@@ -12,7 +12,7 @@ extension DecisionContext {
             sciBundle(exam, time: time, eventId: eventId)
         }
         if exam.isSpinalCordInjury, !before.flags.contains("spinalCordInjury") {
-            spinalPrecautions(trigger: "spinal cord injury", facts: [RationaleFact("spinalCordInjury", true, eventId)] + asiaFacts(exam, eventId))
+            spinalPrecautions(trigger: "spinal cord injury", facts: sciFacts(exam, eventId))
         }
         instabilityByTLICS(eventId: eventId, before: before)
         if worsening {
@@ -71,6 +71,13 @@ extension DecisionContext {
         exam.deficitFacts.map { f in RationaleFact(fact: f.fact, value: f.value == "true" ? .bool(true) : .string(f.value), eventId: eventId) }
     }
 
+    /// The facts that make an exam an SCI, as the exam gave them: `spinalCordInjury`
+    /// only when it was true (an SCI recognised from `neuroStatus` alone does not
+    /// claim the field), then the ASIA grade and `neuroStatus`.
+    private func sciFacts(_ exam: NeuroExam, _ eventId: String) -> [RationaleFact] {
+        (exam.spinalCordInjury == true ? [RationaleFact("spinalCordInjury", true, eventId)] : []) + asiaFacts(exam, eventId)
+    }
+
     private func asiaFacts(_ exam: NeuroExam, _ eventId: String) -> [RationaleFact] {
         var facts: [RationaleFact] = []
         if let grade = exam.asiaGrade { facts.append(RationaleFact("asiaGrade", grade.rawValue, eventId)) }
@@ -111,9 +118,7 @@ extension DecisionContext {
     private mutating func sciBundle(_ exam: NeuroExam, time: Timestamp, eventId: String) {
         let windowEnd = time + .days(ruleset.mapWindowDays)
         let named = Self.findings(exam).joined(separator: ", ")
-        var facts = [RationaleFact]()
-        if exam.spinalCordInjury == true { facts.append(RationaleFact("spinalCordInjury", true, eventId)) }
-        facts += asiaFacts(exam, eventId)
+        let facts = sciFacts(exam, eventId)
         guard let rec = issue(
             .sciCriticalCareBundle, priority: .stat, indicator: .critical,
             summary: "Spinal cord injury (\(named)): ICU, arterial and central lines, airway, MAP > \(Self.mmHg(ruleset.mapGoalMmHg)) for \(ruleset.mapWindowDays) days.",

@@ -2,7 +2,9 @@ import Foundation
 import Testing
 @testable import Pathway
 
-/// PATHWAY.md section 2 (event identity and duplicates) and section 5 (`unknown-task`).
+/// PATHWAY.md section 2 (event identity and duplicates; version 3: a
+/// conflicting duplicate of a clinical result is dead-lettered and also reaches
+/// a clinician as `CONFLICTING_RESULT_REVIEW`) and section 5 (`unknown-task`).
 @Suite("Deduplication and unknown tasks")
 struct DeduplicationTests {
     let t0 = "2026-03-02T10:00:00Z"
@@ -80,7 +82,7 @@ struct DeduplicationTests {
 
     // MARK: Conflicting duplicates
 
-    @Test("the same id with different content is dead-lettered as conflicting-duplicate at $.id; the first stands")
+    @Test("the same id with different content is dead-lettered as conflicting-duplicate at $.id; the first stands, and a clinician reviews it")
     func conflictingDuplicate() throws {
         var h = History()
         h.presented(at: t0)
@@ -95,8 +97,89 @@ struct DeduplicationTests {
         #expect(letter["offset"] as? Int == 2)
         #expect(letter["key"] as? String == "P1")
         #expect(letter["payload"] as? String == h.lines[2])
-        // The first stands: no referral, and nothing but the dead letter was added.
+        // The first stands: no referral, and everything the first history published is unchanged.
         #expect(!out.issued("URGENT_SURGICAL_REFERRAL"))
+        #expect(Array(out.messages.filter { $0.topic != "clinical.events.dlq" }.prefix(first.messages.count)) == first.messages)
+        // Version 3: an exam is a clinical result, so the conflict is recorded and reviewed.
+        let added = Outputs(Array(out.messages.filter { $0.topic != "clinical.events.dlq" }.dropFirst(first.messages.count)))
+        #expect(added.domainEventTypes.contains("ResultConflictRecorded"))
+        #expect(!added.domainEventTypes.contains("ClinicalEventRecorded"))
+        let review = try #require(added.active("CONFLICTING_RESULT_REVIEW"))
+        #expect(review.priority == "urgent")
+        #expect(review.indicator == "warning")
+        #expect(review.causationEventId == "exam-1")
+        #expect(Set(added.recommendations.map(\.code)) == ["CONFLICTING_RESULT_REVIEW"])
+        let task = try #require(added.tasks("result-review").first)
+        let description = try #require(task.raw["description"] as? String)
+        #expect(description.contains("exam-1"))
+        #expect(description.contains("urn:hospital:test"))
+        #expect(description.contains("data.motorDeficit"))
+        #expect(Set(added.taskMessages.map(\.code)) == ["result-review"])
+    }
+
+    @Test("a conflicting duplicate of a pain score: a dead letter, and a review naming data.nrs; the same version again changes nothing more")
+    func conflictingPainScore() throws {
+        var h = History()
+        h.presented(at: t0)
+        h.imaging(at: at(t0, hours: 1), modality: "mri")
+        h.neuro(at: at(t0, hours: 2))
+        h.event("pain.assessed", at: at(t0, hours: 3), ["nrs": 4, "onAnalgesics": true], id: "pain-1")
+        let before = h.evaluate()
+        h.event("pain.assessed", at: at(t0, hours: 3), ["nrs": 8, "onAnalgesics": true], id: "pain-1")
+        let out = h.evaluate()
+        #expect(out.deadLetters.map { $0["reason"] as? String } == ["conflicting-duplicate"])
+        #expect(out.deadLetters.first?["path"] as? String == "$.id")
+        let review = try #require(out.active("CONFLICTING_RESULT_REVIEW"))
+        #expect(review.causationEventId == "pain-1")
+        #expect(review.summary.contains("data.nrs"))
+        #expect(review.facts["differingFields"] as? String == "data.nrs")
+        let task = try #require(out.tasks("result-review").first)
+        #expect(task.status == "requested")
+        #expect(task.priority == "urgent")
+        #expect(task.basedOn == "urn:carepath:recommendation:\(review.id)")
+        let description = try #require(task.raw["description"] as? String)
+        #expect(description.contains("pain-1"))
+        #expect(description.contains("urn:hospital:test"))
+        #expect(description.contains("data.nrs"))
+        #expect(!description.contains("onAnalgesics"))
+        #expect((task.raw["reasonCode"] as? [String: Any])?["text"] as? String == review.summary)
+        // The first stands: the NRS of 8 raised nothing (PAIN_MANAGEMENT stays routine).
+        #expect(out.active("PAIN_MANAGEMENT")?.priority == "routine")
+        #expect(out.active("PAIN_MANAGEMENT")?.revision == before.active("PAIN_MANAGEMENT")?.revision)
+        // A re-delivery of the version already dead-lettered: a dead letter, nothing more.
+        h.raw(h.lines.last!)
+        let again = h.evaluate()
+        #expect(again.deadLetters.count == 2)
+        #expect(again.messages.filter { $0.topic != "clinical.events.dlq" } == out.messages.filter { $0.topic != "clinical.events.dlq" })
+    }
+
+    @Test("another conflicting version while the review is active revises the card and its open task")
+    func secondConflictingVersion() throws {
+        var h = History()
+        h.presented(at: t0)
+        h.event("pain.assessed", at: at(t0, hours: 3), ["nrs": 4, "onAnalgesics": true], id: "pain-1")
+        h.event("pain.assessed", at: at(t0, hours: 3), ["nrs": 8, "onAnalgesics": true], id: "pain-1")
+        h.event("pain.assessed", at: at(t0, hours: 3), ["nrs": 4, "onAnalgesics": false], id: "pain-1")
+        let out = h.evaluate()
+        #expect(out.deadLetters.count == 2)
+        #expect(out.latest("CONFLICTING_RESULT_REVIEW").count == 1)
+        let review = try #require(out.active("CONFLICTING_RESULT_REVIEW"))
+        #expect(review.revision == 2)
+        let tasks = out.tasks("result-review")
+        #expect(tasks.count == 1)
+        #expect(tasks.first?.version == "2")
+        #expect((tasks.first?.raw["description"] as? String)?.contains("data.onAnalgesics") == true)
+    }
+
+    @Test("a conflicting duplicate of a presentation (not a clinical result) is only dead-lettered")
+    func conflictingPresentation() {
+        var h = History()
+        h.event("patient.presented", at: t0, ["ageYears": 70, "mechanism": "low-energy"], id: "adm-1")
+        let first = h.evaluate()
+        h.event("patient.presented", at: t0, ["ageYears": 40, "mechanism": "low-energy"], id: "adm-1")
+        let out = h.evaluate()
+        #expect(out.deadLetters.map { $0["reason"] as? String } == ["conflicting-duplicate"])
+        #expect(!out.issued("CONFLICTING_RESULT_REVIEW"))
         #expect(out.messages.filter { $0.topic != "clinical.events.dlq" } == first.messages)
     }
 
@@ -110,6 +193,7 @@ struct DeduplicationTests {
         h.raw(line)
         let out = h.evaluate()
         #expect(out.deadLetters.map { $0["reason"] as? String } == ["conflicting-duplicate"])
+        #expect(out.active("CONFLICTING_RESULT_REVIEW")?.facts["differingFields"] as? String == "time")
     }
 
     @Test("after a conflict, the original content again is a plain duplicate, the conflicting content again another dead letter")
@@ -126,6 +210,10 @@ struct DeduplicationTests {
         #expect(out.deadLetters.map { $0["offset"] as? Int } == [2, 4])
         #expect(out.deadLetters.allSatisfy { $0["reason"] as? String == "conflicting-duplicate" })
         #expect(!out.issued("URGENT_SURGICAL_REFERRAL"))
+        // One review: the repeated conflicting version changes nothing more.
+        #expect(out.latest("CONFLICTING_RESULT_REVIEW").count == 1)
+        #expect(out.active("CONFLICTING_RESULT_REVIEW")?.revision == 1)
+        #expect(out.tasks("result-review").map(\.version) == ["1"])
     }
 
     @Test("the same id from a different source is a new event")

@@ -35,14 +35,76 @@ struct FixtureCoverageTests {
         }
     }
 
-    @Test("issues every one of the fifteen recommendation codes")
+    @Test("issues every one of the twenty recommendation codes of version 3")
     func everyCode() throws {
         var codes = Set<RecommendationCode>()
         for m in try evaluate() where m.topic == TopicNames.standard.recommendations {
             guard case .object(let o) = try JSONParser.parse(m.value) else { continue }
             codes.insert(try Recommendation(json: o).code)
         }
+        #expect(RecommendationCode.allCases.count == 20)
         #expect(codes == Set(RecommendationCode.allCases))
+    }
+
+    @Test("requests every task code, the version-3 ones included")
+    func everyTaskCode() throws {
+        var codes = Set<TaskCode>()
+        for m in try evaluate() where m.topic == TopicNames.standard.tasks {
+            guard case .object(let o) = try JSONParser.parse(m.value) else { continue }
+            codes.insert(try CareTask(json: o).code)
+        }
+        #expect(codes.isSuperset(of: [.analgesia, .empiricIVAntibiotics, .infectiousDiseasesConsult, .antimicrobialTherapy, .resultReview]))
+        #expect(codes == Set(TaskCode.allCases), "missing: \(Set(TaskCode.allCases).subtracting(codes).map(\.rawValue).sorted())")
+    }
+
+    /// The codes each version-3 patient of the cohort is issued.
+    @Test("the version-3 patients tell their stories", arguments: [
+        ("FX-SEPSIS", ["INFECTION_WORKUP", "EMPIRIC_IV_ANTIBIOTICS", "BLOOD_CULTURE_CONFIRMATION"]),
+        ("FX-TB", ["INFECTION_WORKUP", "SPECIALIST_ANTIMICROBIAL_THERAPY"]),
+        ("FX-CONFLICT", ["CONFLICTING_RESULT_REVIEW"]),
+        ("FX-RES", ["PATHWAY_RESOLVED"]),
+        ("FX-PAIN", ["VERTEBRAL_AUGMENTATION_EVALUATION"]),
+    ])
+    func v3Stories(patient: String, codes: [String]) throws {
+        var issued = Set<String>()
+        var withoutEpisode = 0
+        for m in try evaluate() where m.topic == TopicNames.standard.recommendations && m.key == patient {
+            guard case .object(let o) = try JSONParser.parse(m.value) else { continue }
+            if case .string(let code)? = o["code"] { issued.insert(code) }
+            if o["episode"] == nil { withoutEpisode += 1 }
+        }
+        #expect(issued.isSuperset(of: codes), "\(patient): \(issued.sorted())")
+        #expect(withoutEpisode == 0)
+        if patient == "FX-TB" { #expect(!issued.contains("TARGETED_IV_ANTIBIOTICS")) }
+        if patient == "FX-SEPSIS" { #expect(!issued.contains("TARGETED_IV_ANTIBIOTICS") && !issued.contains("PATHOLOGIC_FRACTURE_WORKUP")) }
+    }
+
+    @Test("every recommendation names ruleset vcf-2027.1 and every task carries its card's summary as reasonCode.text")
+    func v3Fields() throws {
+        var summaries: [String: String] = [:]
+        var tasks: [(basedOn: String, reason: String?)] = []
+        for m in try evaluate() {
+            guard case .object(let o) = try JSONParser.parse(m.value) else { continue }
+            if m.topic == TopicNames.standard.recommendations {
+                let rec = try Recommendation(json: o)
+                #expect(rec.rulesetVersion == "vcf-2027.1")
+                summaries[rec.id] = rec.summary
+            } else if m.topic == TopicNames.standard.tasks {
+                guard case .array(let based)? = o["basedOn"], case .object(let first)? = based.first,
+                      case .string(let reference)? = first["reference"] else {
+                    Issue.record("task without basedOn")
+                    continue
+                }
+                var reason: String?
+                if case .object(let code)? = o["reasonCode"], case .string(let text)? = code["text"] { reason = text }
+                tasks.append((String(reference.dropFirst("urn:carepath:recommendation:".count)), reason))
+            }
+        }
+        #expect(!tasks.isEmpty)
+        for task in tasks {
+            #expect(task.reason?.isEmpty == false)
+            #expect(summaries[task.basedOn] != nil)
+        }
     }
 
     @Test("every message decodes with carepath's strict output decoders and carries its ids")

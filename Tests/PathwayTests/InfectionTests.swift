@@ -462,6 +462,26 @@ struct InfectionTests {
         #expect(out.tasks("blood-cultures").first?.priority == "stat")
     }
 
+    @Test("a low MAP before infection is suspected: empiric antibiotics on the event that makes both hold")
+    func empiricWhenBothHold() throws {
+        var h = History()
+        h.presented(at: t0, age: 70)
+        h.vitals(at: at(t0, hours: 1), ["meanArterialPressure": 62])
+        #expect(!h.evaluate().issued("EMPIRIC_IV_ANTIBIOTICS"))
+        let culture = h.biopsy(at: at(t0, hours: 2), specimen: "blood-culture", organism: "Escherichia coli")
+        let out = h.evaluate()
+        #expect(out.active("EMPIRIC_IV_ANTIBIOTICS")?.causationEventId == culture)
+    }
+
+    @Test("a late-charted older low MAP does not replace a newer normal one (clinical time)")
+    func empiricLatestMAPInClinicalTime() {
+        var h = History()
+        h.presented(at: t0, age: 70, history: ["injectionDrugUse": true], fever: true)
+        h.vitals(at: at(t0, hours: 3), ["meanArterialPressure": 72])
+        h.vitals(at: at(t0, hours: 1), ["meanArterialPressure": 58])
+        #expect(!h.evaluate().issued("EMPIRIC_IV_ANTIBIOTICS"))
+    }
+
     @Test("a low MAP without suspected infection issues no empiric antibiotics")
     func lowMAPWithoutSuspicion() {
         var h = History()

@@ -376,6 +376,24 @@ struct NeurologyTests {
         #expect(started.causationEventId == newer)
     }
 
+    /// Section 2: a late-charted older exam "does not replace the latest exam"
+    /// but its deficit "issues URGENT_SURGICAL_REFERRAL when the episode has none";
+    /// it is not a worsening (no emergent MRI).
+    @Test("a late-charted older deficit exam issues the referral when the episode has none, but is not a worsening")
+    func lateOlderDeficitExam() throws {
+        var h = History()
+        h.presented(at: t0)
+        h.imaging(at: at(t0, hours: 1))
+        h.neuro(at: at(t0, hours: 3))
+        let late = h.neuro(at: at(t0, hours: 2), ["sensoryDeficit": true])
+        let out = h.evaluate()
+        let rec = try #require(out.active("URGENT_SURGICAL_REFERRAL"))
+        #expect(rec.causationEventId == late)
+        #expect(rec.summary.contains("sensory deficit"))
+        #expect(out.tasks("spine-surgery-consult").first?.priority == "stat")
+        #expect(!out.recommendations.contains { $0.code == "MRI_SPINE_WITHOUT_CONTRAST" && $0.causationEventId == late })
+    }
+
     // MARK: Summaries in words
 
     static let fieldNames = ["motorDeficit", "sensoryDeficit", "bowelBladderDysfunction", "spinalCordInjury",
@@ -451,7 +469,7 @@ struct NeurologyTests {
                 var shuffled = History()
                 shuffled.raw(presentation)
                 for line in clinical.shuffled(using: &rng) { shuffled.raw(line) }
-                shuffled.event("task.updated", at: at(t0, days: 3), ["taskId": consultId, "status": "completed"])
+                shuffled.event("task.updated", at: at(t0, days: 3), ["taskId": consultId, "status": "completed"], id: "P1-consult-done")
                 let out = shuffled.evaluate(until: at(t0, days: 10))
                 #expect(out.deadLetters.isEmpty, "trial \(trial)")
                 let arrived = try #require(out.messages.firstIndex { $0.causationId == deficitExam })

@@ -83,15 +83,45 @@ struct PatientClockTests {
         #expect(rec.issuedAt == at(t0, hours: 7))
     }
 
-    @Test("a late spinal cord injury exam starts the MAP window at the clock")
+    /// Section 4 `SCI_CRITICAL_CARE_BUNDLE`: the MAP window runs from the
+    /// exam's own clinical `time` (when the injury was examined), not from
+    /// when the exam was charted; the bundle itself is issued at the clock.
+    @Test("a late spinal cord injury exam issues the bundle at the clock but its MAP window runs from the exam's own time")
     func lateSCIWindow() throws {
         var h = History()
         h.presented(at: t0)
         h.pain(at: at(t0, hours: 5), nrs: 6)
+        let exam = h.neuro(at: at(t0, hours: 1), ["spinalCordInjury": true])
+        let out = h.evaluate()
+        let bundle = try #require(out.active("SCI_CRITICAL_CARE_BUNDLE"))
+        #expect(bundle.causationEventId == exam)
+        #expect(bundle.issuedAt == at(t0, hours: 5))
+        let task = try #require(out.tasks("map-goal-vasopressors").first)
+        #expect(task.raw["authoredOn"] as? String == at(t0, hours: 5))
+        #expect(task.windowStart == at(t0, hours: 1))
+        #expect(task.windowEnd == at(t0, days: 7, hours: 1))
+        // The window-end timer is due at the window's end, and closes criticalCare then.
+        #expect(h.evaluate(until: at(t0, days: 7, hours: 1, minutes: -1)).finalState == "criticalCare")
+        let ended = h.evaluate(until: at(t0, days: 7, hours: 1))
+        #expect(ended.latest("SCI_CRITICAL_CARE_BUNDLE").last?.status == "completed")
+        #expect(ended.finalState != "criticalCare")
+    }
+
+    /// Section 2: "A measurement whose `time` is before a window opened does
+    /// not count in that window."
+    @Test("a MAP taken before the late-charted injury exam does not count in its window; one after it does")
+    func mapBeforeLateSCIWindow() throws {
+        var h = History()
+        h.presented(at: t0)
+        h.vitals(at: at(t0, minutes: 30), ["meanArterialPressure": 70])
+        h.pain(at: at(t0, hours: 5), nrs: 6)
         h.neuro(at: at(t0, hours: 1), ["spinalCordInjury": true])
-        let task = try #require(h.evaluate().tasks("map-goal-vasopressors").first)
-        #expect(task.windowStart == at(t0, hours: 5))
-        #expect(task.windowEnd == at(t0, days: 7, hours: 5))
+        #expect(!h.evaluate().issued("MAP_BELOW_GOAL"))
+        let low = h.vitals(at: at(t0, hours: 2), ["meanArterialPressure": 70])
+        let rec = try #require(h.evaluate().active("MAP_BELOW_GOAL"))
+        #expect(rec.facts["meanArterialPressure"] as? Int == 70)
+        #expect(rec.causationEventId == low)
+        #expect(rec.issuedAt == at(t0, hours: 5))
     }
 
     @Test("times with an offset are compared as instants and written in UTC")

@@ -28,12 +28,14 @@ struct RulesetTests {
         return h
     }
 
-    /// Conservative care from t0+2h, and an NRS of `nrs` on day 28 of it.
+    /// Conservative care from t0+2h, the reassessment visit done on day 28
+    /// of it, and an NRS of `nrs` then (version 3: resolution needs the visit done).
     private func painOnDay28(_ nrs: Int) -> History {
         var h = History()
         h.presented(at: t0, age: 70)
         h.imaging(at: at(t0, hours: 1), modality: "mri")
         h.neuro(at: at(t0, hours: 2))
+        h.taskUpdate("reassessment-visit", "completed", at: at(t0, days: 28, hours: 2))
         h.pain(at: at(t0, days: 28, hours: 2), nrs: nrs)
         return h
     }
@@ -51,7 +53,109 @@ struct RulesetTests {
             #expect(!((rule["id"] as? String) ?? "").isEmpty, "\(rec.code)")
             #expect(!rec.rationale.isEmpty, "\(rec.code) rev \(rec.revision)")
             #expect(!rec.evidence.isEmpty, "\(rec.code) rev \(rec.revision)")
+            // Version 3: every card carries its episode (section 4).
+            #expect(rec.raw["episode"] as? Int == 1, "\(rec.code) rev \(rec.revision)")
         }
+        // Version 3: every task carries reasonCode.text, the summary of its card (section 5).
+        #expect(!out.taskMessages.isEmpty)
+        for task in out.taskMessages {
+            let text = (task.raw["reasonCode"] as? [String: Any])?["text"] as? String
+            #expect(!(text ?? "").isEmpty, "\(task.code) v\(task.version)")
+        }
+    }
+
+    // MARK: Version 3 thresholds
+
+    @Test("the standard ruleset is vcf-2027.1 with the version-3 thresholds named and readable")
+    func version3Thresholds() {
+        let r = Ruleset.standard
+        #expect(Ruleset.baseVersion == "vcf-2027.1")
+        #expect(r.version == "vcf-2027.1")
+        #expect(r.mapGoalMmHg == 85)
+        #expect(r.sepsisMapMmHg == 65)
+        #expect(r.referralAcceptanceHours == 2)
+        #expect(r.referralCompletionHours == 24)
+        #expect(r.urgentReferralAcceptanceHours == 24)
+        #expect(r.urgentReferralCompletionHours == 72)
+        #expect(r.calcitoninStartWindowDays == 5)
+        for name in ["urgentReferralAcceptanceHours", "urgentReferralCompletionHours", "sepsisMapMmHg", "calcitoninStartWindowDays"] {
+            #expect(Ruleset.thresholdNames.contains(name), "\(name)")
+            #expect(r.threshold(name) != nil, "\(name)")
+        }
+        #expect(r.threshold("urgentReferralCompletionHours") == .number(JSONNumber(integer: 72)))
+        #expect(r.threshold("sepsisMapMmHg") == .number(JSONNumber(double: 65)))
+    }
+
+    /// An unstable fracture at t0 + 1 h: an urgent consult then.
+    @Test("overriding urgentReferralAcceptanceHours moves the urgent consult's deadline")
+    func overrideUrgentAcceptance() throws {
+        let ruleset = try Ruleset.overriding(["urgentReferralAcceptanceHours": Self.int(12)])
+        #expect(ruleset.version.hasPrefix(Ruleset.standard.version + "+o."))
+        var h = History()
+        h.presented(at: t0)
+        h.imaging(at: at(t0, hours: 1), ["unstable": true])
+        #expect(!h.evaluate(until: at(t0, hours: 13)).issued("REFERRAL_OVERDUE"))
+        #expect(!h.evaluate(until: at(t0, hours: 13, minutes: -1), ruleset: ruleset).issued("REFERRAL_OVERDUE"))
+        let rec = try #require(h.evaluate(until: at(t0, hours: 13), ruleset: ruleset).active("REFERRAL_OVERDUE"))
+        #expect(rec.priority == "urgent")
+        #expect(rec.rulesetVersion == ruleset.version)
+    }
+
+    @Test("overriding urgentReferralCompletionHours moves the urgent completion deadline")
+    func overrideUrgentCompletion() throws {
+        let ruleset = try Ruleset.overriding(["urgentReferralCompletionHours": Self.int(48)])
+        var h = History()
+        h.presented(at: t0)
+        h.imaging(at: at(t0, hours: 1), ["unstable": true])
+        h.taskUpdate("spine-surgery-consult", "accepted", at: at(t0, hours: 2))
+        #expect(!h.evaluate(until: at(t0, hours: 49)).issued("REFERRAL_OVERDUE"))
+        let rec = try #require(h.evaluate(until: at(t0, hours: 49), ruleset: ruleset).active("REFERRAL_OVERDUE"))
+        #expect(rec.causationEventId == "P1/referral-completion/1")
+    }
+
+    /// Fever with injection drug use: infection suspected. A MAP of 68 is not
+    /// septic at the standard 65 mmHg, but is when the sepsis MAP is 70.
+    @Test("overriding sepsisMapMmHg decides whether a MAP makes a suspected infection septic")
+    func overrideSepsisMap() throws {
+        let ruleset = try Ruleset.overriding(["sepsisMapMmHg": .number(JSONNumber(double: 70))])
+        var h = History()
+        h.presented(at: t0, history: ["injectionDrugUse": true], fever: true)
+        h.vitals(at: at(t0, hours: 1), ["meanArterialPressure": 68])
+        let standard = h.evaluate()
+        #expect(standard.active("INFECTION_WORKUP") != nil)
+        #expect(!standard.issued("EMPIRIC_IV_ANTIBIOTICS"))
+        let out = h.evaluate(ruleset: ruleset)
+        let rec = try #require(out.active("EMPIRIC_IV_ANTIBIOTICS"))
+        #expect(rec.priority == "stat")
+        #expect(rec.rulesetVersion == ruleset.version)
+        // At the standard threshold a MAP of 64 is septic.
+        var low = History()
+        low.presented(at: t0, history: ["injectionDrugUse": true], fever: true)
+        low.vitals(at: at(t0, hours: 1), ["meanArterialPressure": 64])
+        #expect(low.evaluate().active("EMPIRIC_IV_ANTIBIOTICS") != nil)
+    }
+
+    /// Fracture identified by the MRI at t0 + 1 h; conservative care starts
+    /// with the intact exam 6 days later: outside the standard 5-day window.
+    @Test("overriding calcitoninStartWindowDays decides whether calcitonin is offered")
+    func overrideCalcitoninStartWindow() throws {
+        let ruleset = try Ruleset.overriding(["calcitoninStartWindowDays": Self.int(7)])
+        var h = History()
+        h.presented(at: t0, age: 70)
+        h.imaging(at: at(t0, hours: 1), modality: "mri")
+        h.neuro(at: at(t0, days: 6, hours: 1))
+        let standard = h.evaluate()
+        #expect(standard.active("CONSERVATIVE_MANAGEMENT") != nil)
+        #expect(standard.tasks("calcitonin-course").isEmpty)
+        let out = h.evaluate(ruleset: ruleset)
+        #expect(out.active("CONSERVATIVE_MANAGEMENT") != nil)
+        #expect(out.tasks("calcitonin-course").count == 1)
+        // At most 5 × 24 hours counts as within the standard window.
+        var edge = History()
+        edge.presented(at: t0, age: 70)
+        edge.imaging(at: at(t0, hours: 1), modality: "mri")
+        edge.neuro(at: at(t0, days: 5, hours: 1))
+        #expect(edge.evaluate().tasks("calcitonin-course").count == 1)
     }
 
     @Test("overriding resolvedMaxNRS to 4 makes NRS 4 resolve, and the version gets a +o. suffix")
@@ -171,17 +275,23 @@ struct RulesetTests {
         }
     }
 
+    /// Version 3 fix 13, "One study, not two": the workup's complete-spine
+    /// contrast MRI replaces the plain one, so the age trigger shows as the
+    /// workup and its contrast MRI, with no plain MRI card beside them.
     @Test("the pathologic age threshold is part of the ruleset")
     func overrideAge() throws {
         let ruleset = try Ruleset.overriding(["pathologicAgeBelow": Self.int(60)])
         var h = History()
         h.presented(at: t0, age: 55)
-        #expect(!h.evaluate().issued("PATHOLOGIC_FRACTURE_WORKUP"))
+        let standard = h.evaluate()
+        #expect(!standard.issued("PATHOLOGIC_FRACTURE_WORKUP"))
+        #expect(standard.active("MRI_SPINE_WITHOUT_CONTRAST")?.priority == "routine")
         let out = h.evaluate(ruleset: ruleset)
-        #expect(out.issued("PATHOLOGIC_FRACTURE_WORKUP"))
-        // A trigger of the pathologic row is a red flag for the MRI's priority (section 4, Definitions).
-        #expect(out.active("MRI_SPINE_WITHOUT_CONTRAST")?.priority == "urgent")
-        #expect(out.tasks("mri-spine-without-contrast").first?.priority == "urgent")
+        let workup = try #require(out.active("PATHOLOGIC_FRACTURE_WORKUP"))
+        #expect(workup.facts["ageYears"] as? Int == 55)
+        #expect(workup.rulesetVersion == ruleset.version)
+        #expect(out.tasks("mri-spine-with-contrast").first?.status == "requested")
+        #expect(!out.issued("MRI_SPINE_WITHOUT_CONTRAST"))
     }
 
     @Test("lowering the pathologic age threshold: age 45 is then neither a trigger nor a red flag for the MRI")

@@ -149,13 +149,134 @@ struct SpinalPrecautionsTests {
         #expect(out.tasks("spinal-precautions").first?.status == "completed")
     }
 
-    /// docs/pathway-decisions.md: not issued when both regions were already cleared.
-    @Test("not issued when both regions were cleared before the high-energy mechanism was reported")
-    func alreadyCleared() {
+    /// Section 2 `spine.cleared`: clearances count "from the issue of the
+    /// active SPINAL_PRECAUTIONS card: a clearance counts only when it arrives
+    /// after the card and its time is at or after the card's issue". A
+    /// clearance before the high-energy mechanism was known does not clear it.
+    @Test("a clearance before the high-energy mechanism was reported does not count: issued, and open until cleared again")
+    func clearedBeforeCardDoesNotCount() throws {
         var h = History()
         h.cleared(at: t0, cervical: true, thoracolumbar: true)
-        h.presented(at: at(t0, hours: 1), mechanism: "high-energy-trauma")
+        let presented = h.presented(at: at(t0, hours: 1), mechanism: "high-energy-trauma")
+        let out = h.evaluate()
+        let rec = try #require(out.active("SPINAL_PRECAUTIONS"))
+        #expect(rec.causationEventId == presented)
+        #expect(out.tasks("spinal-precautions").first?.status == "requested")
+        h.cleared(at: at(t0, hours: 2), cervical: true, thoracolumbar: true)
+        let cleared = h.evaluate()
+        #expect(cleared.tasks("spinal-precautions").first?.status == "completed")
+        #expect(cleared.latest("SPINAL_PRECAUTIONS").last?.status == "completed")
+    }
+
+    @Test("a late-charted clearance dated before the card's issue does not count")
+    func lateClearanceBeforeIssue() {
+        var h = History()
+        h.presented(at: t0, mechanism: "high-energy-trauma")
+        h.pain(at: at(t0, hours: 3), nrs: 5)
+        h.cleared(at: at(t0, minutes: -30), cervical: true, thoracolumbar: true)
+        let out = h.evaluate()
+        #expect(out.active("SPINAL_PRECAUTIONS") != nil)
+        #expect(out.tasks("spinal-precautions").first?.status == "requested")
+    }
+
+    /// Section 4 `SPINAL_PRECAUTIONS` ends: "completed when both regions are cleared".
+    @Test("the card is completed, same id, when both regions are cleared")
+    func cardCompletedOnClearance() throws {
+        var h = History()
+        h.presented(at: t0, mechanism: "high-energy-trauma")
+        h.cleared(at: at(t0, hours: 2), cervical: true)
+        #expect(h.evaluate().active("SPINAL_PRECAUTIONS") != nil)
+        let both = h.cleared(at: at(t0, hours: 3), thoracolumbar: true)
+        let out = h.evaluate()
+        let revisions = out.recommendations.filter { $0.code == "SPINAL_PRECAUTIONS" }
+        #expect(revisions.count == 2)
+        #expect(Set(revisions.map(\.id)).count == 1)
+        #expect(revisions.last?.status == "completed")
+        #expect(revisions.last?.causationEventId == both)
+        #expect(out.active("SPINAL_PRECAUTIONS") == nil)
+    }
+
+    // MARK: Version 3: the other triggers, whatever the mechanism
+
+    /// Version 3 fix 8: "instability and cord compression bring spinal
+    /// precautions whatever the mechanism"; section 4: also an SCI and TLICS ≥ 5.
+    @Test("imaging unstable or significant cord compression on a low-energy fracture issues SPINAL_PRECAUTIONS",
+          arguments: [("unstable", "unstable fracture"), ("cordCompression", "significant cord compression")])
+    func imagingTriggers(fact: String, words: String) throws {
+        var h = History()
+        h.presented(at: t0, mechanism: "low-energy")
+        let findings: [String: Any] = fact == "unstable" ? ["unstable": true] : ["cordCompression": "significant"]
+        let img = h.imaging(at: at(t0, hours: 1), findings)
+        let out = h.evaluate()
+        let rec = try #require(out.active("SPINAL_PRECAUTIONS"))
+        #expect(rec.priority == "urgent")
+        #expect(rec.indicator == "warning")
+        #expect(rec.causationEventId == img)
+        #expect(rec.facts[fact] != nil)
+        #expect(rec.summary.contains(words))
+        #expect(out.tasks("spinal-precautions").count == 1)
+        #expect(out.tasks("spinal-precautions").first?.priority == "urgent")
+    }
+
+    @Test("mild cord compression on a stable low-energy fracture brings no precautions")
+    func mildCompressionNoPrecautions() {
+        var h = History()
+        h.presented(at: t0, mechanism: "low-energy")
+        h.imaging(at: at(t0, hours: 1), ["cordCompression": "mild", "unstable": false])
         #expect(!h.evaluate().issued("SPINAL_PRECAUTIONS"))
+    }
+
+    @Test("a spinal cord injury recognised from neuroStatus on a low-energy fracture issues SPINAL_PRECAUTIONS")
+    func sciTrigger() throws {
+        var h = History()
+        h.presented(at: t0, mechanism: "low-energy")
+        let exam = h.neuro(at: at(t0, hours: 1), ["neuroStatus": "cord-incomplete", "spinalCordInjury": false])
+        let out = h.evaluate()
+        let rec = try #require(out.active("SPINAL_PRECAUTIONS"))
+        #expect(rec.causationEventId == exam)
+        #expect(rec.facts["neuroStatus"] as? String == "cord-incomplete")
+        // The rationale quotes the exam as it was: its spinalCordInjury was false.
+        #expect(rec.facts["spinalCordInjury"] == nil)
+        // One precautions task, shared with the bundle, at the bundle's stat.
+        #expect(out.tasks("spinal-precautions").count == 1)
+        #expect(out.tasks("spinal-precautions").first?.priority == "stat")
+    }
+
+    @Test("TLICS 5 on a low-energy fracture issues SPINAL_PRECAUTIONS; TLICS 4 does not")
+    func tlicsTrigger() throws {
+        var five = History()
+        five.presented(at: t0, mechanism: "low-energy")
+        five.imaging(at: at(t0, hours: 1), ["morphology": "burst", "posteriorLigamentousComplex": "injured"])
+        let exam = five.neuro(at: at(t0, hours: 2))
+        let rec = try #require(five.evaluate().active("SPINAL_PRECAUTIONS"))
+        #expect(rec.causationEventId == exam)
+        #expect(rec.facts["tlics"] as? Int == 5)
+
+        var four = History()
+        four.presented(at: t0, mechanism: "low-energy")
+        four.imaging(at: at(t0, hours: 1), ["morphology": "burst", "posteriorLigamentousComplex": "indeterminate"])
+        four.neuro(at: at(t0, hours: 2))
+        #expect(!four.evaluate().issued("SPINAL_PRECAUTIONS"))
+    }
+
+    /// Section 4: once the card has ended, the code is issued again whenever
+    /// its condition holds again — here a new trigger after clearance.
+    @Test("after clearance, a new trigger (an unstable fracture) issues SPINAL_PRECAUTIONS again with a new id")
+    func reissuedAfterClearance() throws {
+        var h = History()
+        h.presented(at: t0, mechanism: "high-energy-trauma")
+        h.cleared(at: at(t0, hours: 2), cervical: true, thoracolumbar: true)
+        let img = h.imaging(at: at(t0, hours: 3), ["unstable": true])
+        let out = h.evaluate()
+        let cards = out.latest("SPINAL_PRECAUTIONS")
+        #expect(cards.count == 2)
+        #expect(cards.first?.status == "completed")
+        let again = try #require(out.active("SPINAL_PRECAUTIONS"))
+        #expect(again.id != cards.first?.id)
+        #expect(again.causationEventId == img)
+        let tasks = out.tasks("spinal-precautions")
+        #expect(tasks.count == 2)
+        #expect(tasks.last?.status == "requested")
     }
 
     @Test("a second high-energy presentation while it is active issues nothing new")

@@ -7,6 +7,7 @@ import Testing
 /// > `pathologicWorkup` > `augmentationEvaluation` > `awaitingImaging` >
 /// `conservativeManagement` > `recovering` > `intake`; every change emits
 /// `StateChanged` with a reason; the first event is followed by one from null.
+/// Closing a track ends the cards whose row says so, and no other (version 3).
 @Suite("Pathway states and tracks")
 struct StatesTests {
     let t0 = "2026-03-02T10:00:00Z"
@@ -128,8 +129,13 @@ struct StatesTests {
         #expect(first.active("INFECTION_WORKUP") != nil)
         #expect(first.active("PATHOLOGIC_FRACTURE_WORKUP") != nil)
         #expect(first.finalState == "infectionWorkup")
-        h.biopsy(at: at(t0, days: 2), histology: "infection", organism: "Staphylococcus aureus")
-        #expect(h.evaluate().finalState == "antibioticTherapy")
+        // S. aureus bacteremia with the spine infected on imaging: targeted therapy. A blood
+        // culture is no spine biopsy, so the pathologic workup stays open (an infected
+        // vertebral biopsy would close it, section 3).
+        h.biopsy(at: at(t0, days: 2), specimen: "blood-culture", organism: "Staphylococcus aureus")
+        let therapy = h.evaluate()
+        #expect(therapy.finalState == "antibioticTherapy")
+        #expect(therapy.active("PATHOLOGIC_FRACTURE_WORKUP") != nil)
         h.taskUpdate("iv-antibiotics", "completed", at: at(t0, days: 50))
         #expect(h.evaluate().finalState == "pathologicWorkup")
         h.taskUpdate("multidisciplinary-evaluation", "completed", at: at(t0, days: 51))
@@ -140,11 +146,19 @@ struct StatesTests {
     func pathologicBeatsAwaitingImaging() {
         var h = History()
         h.presented(at: t0, age: 70, history: ["knownMalignancy": true])
+        // The workup's whole-spine contrast MRI answers the presentation's question (one study).
+        h.event("imaging.resulted", at: at(t0, hours: 4), [
+            "modality": "mri", "contrast": "with", "region": "whole-spine", "levels": ["L1"],
+            "findings": ["compressionFracture": true, "acuity": "acute"],
+        ])
+        #expect(!h.evaluate().issued("MRI_SPINE_WITHOUT_CONTRAST"))
+        // An acute fracture at a new level asks for an MRI while the workup is open.
+        h.imaging(at: at(t0, days: 1), modality: "ct", levels: ["T12"])
         let out = h.evaluate()
         #expect(out.active("MRI_SPINE_WITHOUT_CONTRAST") != nil)
         #expect(out.finalState == "pathologicWorkup")
         #expect(out.active("MRI_SPINE_WITHOUT_CONTRAST")?.pathwayState == "pathologicWorkup")
-        h.taskUpdate("multidisciplinary-evaluation", "completed", at: at(t0, days: 1))
+        h.taskUpdate("multidisciplinary-evaluation", "completed", at: at(t0, days: 2))
         #expect(h.evaluate().finalState == "awaitingImaging")
     }
 
@@ -167,6 +181,8 @@ struct StatesTests {
         h.presented(at: t0, age: 70)
         h.imaging(at: at(t0, hours: 1), modality: "mri")
         h.neuro(at: at(t0, hours: 2))
+        // Version 3: resolution needs the reassessment visit done.
+        h.taskUpdate("reassessment-visit", "completed", at: at(t0, days: 35))
         h.pain(at: at(t0, days: 40), nrs: 2)
         #expect(h.evaluate().states == ["intake", "awaitingImaging", "intake", "conservativeManagement", "recovering"])
     }
@@ -187,12 +203,20 @@ struct StatesTests {
         h.neuro(at: at(t0, days: 5))
         let out = h.evaluate(until: at(t0, days: 20))
         expectPathwayStatesFollowStream(out)
-        #expect(out.active("URGENT_SURGICAL_REFERRAL")?.pathwayState == "criticalCare")
-        // criticalCare is still open when the organism is named: it stays the state.
-        #expect(out.active("TARGETED_IV_ANTIBIOTICS")?.pathwayState == "criticalCare")
+        // The referral row comes before the SCI bundle in the table: its track opens
+        // first, and escalation supersedes conservative care in that state.
+        let referral = try #require(out.recommendations.first { $0.code == "URGENT_SURGICAL_REFERRAL" })
+        #expect(referral.pathwayState == "surgicalReferral")
         let superseded = try #require(out.latest("CONSERVATIVE_MANAGEMENT").first)
         #expect(superseded.status == "superseded")
-        #expect(superseded.pathwayState == "criticalCare")
+        #expect(superseded.pathwayState == "surgicalReferral")
+        #expect(out.recommendations.first { $0.code == "SCI_CRITICAL_CARE_BUNDLE" }?.pathwayState == "criticalCare")
+        // criticalCare is still open when the organism is named: it stays the state.
+        #expect(out.active("TARGETED_IV_ANTIBIOTICS")?.pathwayState == "criticalCare")
+        // The completed consult ends the referral card, while criticalCare is still open.
+        let completed = try #require(out.latest("URGENT_SURGICAL_REFERRAL").first)
+        #expect(completed.status == "completed")
+        #expect(completed.pathwayState == "criticalCare")
     }
 
     @Test("each recommendation's pathwayState is the state once it applies (conservative course)")
@@ -204,6 +228,8 @@ struct StatesTests {
         h.pain(at: at(t0, hours: 3), nrs: 7)
         h.vitals(at: at(t0, days: 3), ["pulmonaryDysfunction": true])
         h.taskUpdate("interventional-spine-consult", "completed", at: at(t0, days: 10))
+        // The visit comes after the day-42 overdue card (which it completes); resolution needs it done.
+        h.taskUpdate("reassessment-visit", "completed", at: at(t0, days: 43))
         h.pain(at: at(t0, days: 45), nrs: 3)
         let out = h.evaluate()
         expectPathwayStatesFollowStream(out)
@@ -215,16 +241,28 @@ struct StatesTests {
         #expect(firstIssue("PATHWAY_RESOLVED")?.pathwayState == "recovering")
     }
 
-    @Test("closing a track changes no recommendation's status")
-    func closingTrackKeepsRecommendations() {
+    @Test("closing a track ends the cards whose row says so, and no other")
+    func closingTrackEndsOnlyItsCards() throws {
         var h = History()
         h.presented(at: t0, age: 70)
-        h.imaging(at: at(t0, hours: 1), modality: "mri")
+        let mri = h.imaging(at: at(t0, hours: 1), modality: "mri")
         h.neuro(at: at(t0, hours: 2), ["motorDeficit": true])
-        h.taskUpdate("spine-surgery-consult", "completed", at: at(t0, hours: 10))
+        h.taskUpdate("spine-surgery-consult", "accepted", at: at(t0, hours: 3))  // in time: no REFERRAL_OVERDUE
+        let completed = h.taskUpdate("spine-surgery-consult", "completed", at: at(t0, hours: 10))
         let out = h.evaluate()
         #expect(out.finalState == "intake")
-        #expect(out.active("URGENT_SURGICAL_REFERRAL")?.revision == 1)
-        #expect(out.active("MRI_SPINE_WITHOUT_CONTRAST") != nil)
+        // surgicalReferral closed with the consult: its card is completed.
+        let referral = try #require(out.latest("URGENT_SURGICAL_REFERRAL").first)
+        #expect(referral.status == "completed")
+        #expect(referral.causationEventId == completed)
+        // awaitingImaging closed with the MRI: its card is completed by that MRI.
+        let imaging = try #require(out.latest("MRI_SPINE_WITHOUT_CONTRAST").first)
+        #expect(imaging.status == "completed")
+        #expect(imaging.causationEventId == mri)
+        // A card no closed track names stays as it was.
+        let pain = try #require(out.active("PAIN_MANAGEMENT"))
+        #expect(pain.revision == 1)
+        // Nothing but the referral card changed on the consult's completion.
+        #expect(out.recommendations.filter { $0.causationEventId == completed }.map(\.code) == ["URGENT_SURGICAL_REFERRAL"])
     }
 }
