@@ -701,7 +701,8 @@ private struct PatientBuilder {
         let postOpAt = after(max(acceptedAt, completedAt), days: 1...5)
         add(postOpAt, .neuro(intactExam()))
         fillerMedications = ["acetaminophen", "opioid", "nsaid", "bisphosphonate"]
-        conservativeCourse(cm: postOpAt, baseline: baseline, outcome: rng.chance(0.8) ? .resolve : .persistent, augmentable: true)
+        // A deficit in the episode rules augmentation out (contract version 3).
+        conservativeCourse(cm: postOpAt, baseline: baseline, outcome: rng.chance(0.8) ? .resolve : .persistent, augmentable: false)
     }
 
     mutating func spinalCordInjury() {

@@ -331,7 +331,11 @@ public struct PatientState: Sendable, Hashable {
                 flag("neuroExam", "deficit", id)
                 if deficitInEpisode == nil { deficitInEpisode = id }
             }
-            if exam.isSpinalCordInjury { flag("spinalCordInjury", "true", id) }
+            if exam.spinalCordInjury == true {
+                flag("spinalCordInjury", "true", id)
+            } else if exam.isSpinalCordInjury, let status = exam.neuroStatus {
+                flag("neuroStatus", status.rawValue, id)  // a cord injury read from the exam's status
+            }
             updateTLICS(eventId: id)
         case .painAssessed(let pain):
             Self.insert(Timed(value: pain, time: time, sequence: sequence, eventId: id), into: &painScores)

@@ -11,7 +11,7 @@ extension DecisionContext {
         if exam.isSpinalCordInjury, !state.issuedInEpisode(.sciCriticalCareBundle) || worsening {
             sciBundle(exam, time: time, eventId: eventId)
         }
-        if exam.isSpinalCordInjury, !before.flags.contains("spinalCordInjury") {
+        if exam.isSpinalCordInjury, !before.flags.contains("spinalCordInjury"), !before.flags.contains("neuroStatus") {
             spinalPrecautions(trigger: "spinal cord injury", facts: sciFacts(exam, eventId))
         }
         instabilityByTLICS(eventId: eventId, before: before)

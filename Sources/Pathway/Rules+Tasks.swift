@@ -42,12 +42,15 @@ extension DecisionContext {
             return
         case .reassessmentVisit:
             end(.reassessmentVisitEndedOtherwise, reason: "reassessment visit \(status.rawValue) downstream")
-        case .mriSpineWithContrast:
-            if !state.mriResulted, state.active(.mriSpineWithoutContrast) == nil {
-                mriCard(cause: "the MRI with contrast was \(status.rawValue)", needFrom: state.episodeStartedAt ?? now, worsening: false, eventId: cause)
-            }
         default:
             break
+        }
+        defer {
+            // One study, not two: the plain MRI only when the contrast MRI is not requested again.
+            if task.code == .mriSpineWithContrast, state.open(.mriSpineWithContrast) == nil, !state.mriResulted,
+               state.active(.mriSpineWithoutContrast) == nil {
+                mriCard(cause: "the MRI with contrast was \(status.rawValue)", needFrom: state.episodeStartedAt ?? now, worsening: false, eventId: cause)
+            }
         }
         guard let rec = state.recommendations[task.basedOn], rec.status == .active else { return }
         if CardLifecycle.safetyCards.contains(rec.code) {

@@ -309,6 +309,7 @@ extension DecisionContext {
         case "ageYears": return "age under 50"
         case "tlics": return "TLICS at the operative threshold"
         case "neuroExam": return "neurological deficit"
+        case "neuroStatus", "spinalCordInjury": return "spinal cord injury"
         case "mechanism": return "high-energy trauma"
         case "discitisOsteomyelitis": return "discitis-osteomyelitis"
         case "cordCompression": return "significant cord compression"
