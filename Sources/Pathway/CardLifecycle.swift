@@ -32,11 +32,15 @@ enum CardLifecycle {
 
     /// The status a card of `code` ends with on `end`, or `nil` when `end` does not end it.
     static func status(of code: RecommendationCode, on end: CardEnd) -> RecommendationStatus? {
-        byCode[code]?.first { $0.on == end }?.status
+        byCode[Int(code.caseNumber)].first { $0.on == end }?.status
     }
 
-    private static let byCode: [RecommendationCode: [(on: CardEnd, status: RecommendationStatus)]] =
-        Dictionary(uniqueKeysWithValues: ends.map { ($0.code, $0.ends) })
+    /// ``ends`` by the code's case number (the table lists every code once, in declaration order).
+    private static let byCode: [[(on: CardEnd, status: RecommendationStatus)]] = {
+        var table = Array(repeating: [(on: CardEnd, status: RecommendationStatus)](), count: RecommendationCode.allCases.count)
+        for row in ends { table[Int(row.code.caseNumber)] = row.ends }
+        return table
+    }()
 
     /// The safety cards (section 4, "Tasks that end uncompleted"): never
     /// withdrawn because a task failed; the task is requested once more, then a

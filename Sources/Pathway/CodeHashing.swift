@@ -6,7 +6,7 @@
 /// the declaration; it never leaves the process.
 extension RecommendationCode {
     /// The case's place in the declaration.
-    var caseNumber: UInt8 {
+    public var caseNumber: UInt8 {
         switch self {
         case .urgentSurgicalReferral: 0
         case .sciCriticalCareBundle: 1
@@ -37,7 +37,7 @@ extension RecommendationCode {
 
 extension TaskCode {
     /// The case's place in the declaration.
-    var caseNumber: UInt8 {
+    public var caseNumber: UInt8 {
         switch self {
         case .spineSurgeryConsult: 0
         case .icuAdmission: 1
@@ -78,7 +78,7 @@ extension TaskCode {
 
 extension TimerCode {
     /// The case's place in the declaration.
-    var caseNumber: UInt8 {
+    public var caseNumber: UInt8 {
         switch self {
         case .reassessmentOverdue: 0
         case .day90Review: 1

@@ -13,7 +13,7 @@ struct DecisionContext {
     /// The input event id or timer id being applied.
     private(set) var cause: String = ""
     /// The codes whose cards this event or timer ended: not issued again by it.
-    var endedNow: Set<RecommendationCode> = []
+    var endedNow = CodeSet()
 
     init(state: PatientState, ruleset: Ruleset) {
         self.state = state
@@ -24,7 +24,7 @@ struct DecisionContext {
     /// A context that works on `state` itself, leaving a placeholder in its
     /// place until ``finish(into:)`` gives it back.
     init(taking state: inout PatientState, ruleset: Ruleset) {
-        var working = PatientState.initial(patientId: state.patientId)
+        var working = PatientState.placeholder
         swap(&working, &state)
         self.init(state: working, ruleset: ruleset)
     }
@@ -47,7 +47,7 @@ struct DecisionContext {
     mutating func begin(cause: String, at time: Timestamp) {
         self.cause = cause
         self.now = time
-        endedNow = []
+        endedNow = CodeSet()
     }
 
     // MARK: Tracks and state
@@ -148,7 +148,8 @@ struct DecisionContext {
     /// its status and `reason`; a card that opened a track closes it when no
     /// other active card holds it open.
     mutating func end(_ trigger: CardEnd, reason: String, only codes: Set<RecommendationCode>? = nil) {
-        for (code, _) in CardLifecycle.ends {
+        // The active codes, in the table's (declaration) order.
+        for code in state.activeRecommendation.keys {
             if let codes, !codes.contains(code) { continue }
             guard let status = CardLifecycle.status(of: code, on: trigger), let rec = state.active(code) else { continue }
             end(rec, status: status, reason: reason)
@@ -254,7 +255,7 @@ struct DecisionContext {
 
     /// Fires, in order of due time and then of scheduling, every pending timer due at or before `time`.
     mutating func fireTimersDue(upTo time: Timestamp) {
-        while true {
+        while let earliest = state.earliestTimerDue, earliest <= time {
             var next: PatientState.PendingTimer?
             for pending in state.pendingTimers.values where pending.timer.dueAt <= time {
                 if let earliest = next,

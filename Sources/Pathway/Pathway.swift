@@ -99,17 +99,19 @@ public enum Pathway {
                 return .accepted(context.events)
             }
             let receipt = PatientState.InputReceipt(input)
-            if let fingerprint = context.state.received[receipt] {
-                if fingerprint == input.fingerprint { return .accepted([]) }
+            if let received = context.state.received[receipt] {
+                if received.fingerprint == input.fingerprint { return .accepted([]) }
                 let rejection = Rejection(
                     .conflictingDuplicate, at: "$.id",
                     "event \(input.id) from \(input.source) was already received with different content; the first stands. Send a correction with a new id")
                 // A conflicting version of a clinical result also reaches a clinician, once per version.
-                guard let first = context.state.results[receipt],
+                guard let result = received.result,
                       !(context.state.conflictsRecorded[receipt] ?? []).contains(input.fingerprint)
                 else { return .rejected(rejection) }
                 let actingAt = max(context.state.clock ?? input.time, input.time)
                 context.fireTimersDue(upTo: actingAt)
+                let first = InputEvent(id: input.id, source: input.source, subject: input.subject, time: result.time,
+                                       data: result.data, fingerprint: received.fingerprint)
                 context.recordConflict(input, standing: first, actingAt: actingAt)
                 return .conflicting(rejection, context.events)
             }

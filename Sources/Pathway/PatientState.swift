@@ -17,10 +17,33 @@ public struct PatientState: Sendable, Hashable {
     public private(set) var state: PathwayState?
     public private(set) var openTracks = TrackSet()
 
-    /// Accepted inputs: their `source` and `id` → fingerprint.
-    public private(set) var received: [InputReceipt: String] = [:]
-    /// Accepted clinical results, kept to name the fields a conflicting re-send changes.
-    public private(set) var results: [InputReceipt: InputEvent] = [:]
+    /// Accepted inputs: their `source` and `id` → fingerprint, and for a
+    /// clinical result its data (to name the fields a conflicting re-send changes).
+    /// One table, so an input costs one hash.
+    public private(set) var received: [InputReceipt: Received] = [:]
+
+    /// What is kept of an accepted input.
+    public struct Received: Sendable, Hashable {
+        public var fingerprint: String
+        /// A clinical result's `time` and data (`nil` for other inputs): what a
+        /// conflicting re-send is compared with. The data only, not the whole
+        /// event, which held the state a third larger (measured).
+        public var result: (time: Timestamp, data: InputData)? {
+            get { resultData.map { (resultTime, $0) } }
+            set {
+                resultTime = newValue?.time ?? Timestamp(millisecondsSinceEpoch: 0)
+                resultData = newValue?.data
+            }
+        }
+        private var resultTime: Timestamp
+        private var resultData: InputData?
+
+        init(fingerprint: String, result: (time: Timestamp, data: InputData)?) {
+            self.fingerprint = fingerprint
+            self.resultTime = result?.time ?? Timestamp(millisecondsSinceEpoch: 0)
+            self.resultData = result?.data
+        }
+    }
     /// Conflicting versions of a result already recorded: their fingerprints.
     public private(set) var conflictsRecorded: [InputReceipt: [String]] = [:]
 
@@ -91,19 +114,25 @@ public struct PatientState: Sendable, Hashable {
     // MARK: Resources
 
     public private(set) var recommendations: [String: Recommendation] = [:]
-    public private(set) var activeRecommendation: [RecommendationCode: String] = [:]
-    public private(set) var issuances: [RecommendationCode: Int] = [:]
+    /// Active cards an earlier ruleset issued (PATHWAY.md version 3, "Upgrading").
+    public private(set) var activeCardsOfEarlierRuleset: Set<String> = []
+    public private(set) var activeRecommendation = CodeTable<RecommendationCode, String>()
+    public private(set) var issuances = CodeTable<RecommendationCode, Int>()
     /// The episode of the latest card of each code.
-    public private(set) var lastIssuedEpisode: [RecommendationCode: Int] = [:]
+    public private(set) var lastIssuedEpisode = CodeTable<RecommendationCode, Int>()
     public private(set) var tasks: [String: CareTask] = [:]
-    public private(set) var openTask: [TaskCode: String] = [:]
-    public private(set) var taskRequests: [TaskCode: Int] = [:]
+    public private(set) var openTask = CodeTable<TaskCode, String>()
+    public private(set) var taskRequests = CodeTable<TaskCode, Int>()
+    /// The id of the most recent task of each code, open or not.
+    public private(set) var latestTaskId = CodeTable<TaskCode, String>()
 
     // MARK: Timers
 
     /// Timers not yet fired or cancelled, by id, with the version that scheduled them.
     public private(set) var pendingTimers: [String: PendingTimer] = [:]
-    public private(set) var timersScheduled: [TimerCode: Int] = [:]
+    public private(set) var timersScheduled = CodeTable<TimerCode, Int>()
+    /// The earliest due time of the pending timers: no timer fires before it.
+    public private(set) var earliestTimerDue: Timestamp?
 
     // MARK: Clocks derived from recommendations and tasks
 
@@ -158,6 +187,9 @@ public struct PatientState: Sendable, Hashable {
     /// The state of a patient with no events.
     public static func initial(patientId: String) -> PatientState { PatientState(patientId: patientId) }
 
+    /// What stands in a state's place while a decision works on it (built once, shared).
+    static let placeholder = PatientState(patientId: "")
+
     private init(patientId: String) { self.patientId = patientId }
 
     /// Folds one more domain event into a state.
@@ -180,8 +212,8 @@ public struct PatientState: Sendable, Hashable {
         switch event.payload {
         case .clinicalEventRecorded(let input, let actingAt):
             if received.isEmpty { received.reserveCapacity(16) }  // grown once, not rehashed at 1, 2, 4, 8
-            received[InputReceipt(input)] = input.fingerprint
-            if InputType.clinicalResults.contains(input.type) { results[InputReceipt(input)] = input }
+            received[InputReceipt(input)] = Received(fingerprint: input.fingerprint,
+                                                     result: InputType.clinicalResults.contains(input.type) ? (input.time, input.data) : nil)
             clock = max(clock ?? actingAt, actingAt)
             if episode == 0 {
                 episode = 1
@@ -196,6 +228,11 @@ public struct PatientState: Sendable, Hashable {
             openTracks.remove(track)
         case .recommendationIssued(let rec), .recommendationRevised(let rec):
             recommendations[rec.id] = rec
+            if rec.status == .active, !rec.rulesetVersion.utf8.starts(with: Ruleset.baseVersion.utf8) {
+                activeCardsOfEarlierRuleset.insert(rec.id)
+            } else if !activeCardsOfEarlierRuleset.isEmpty {
+                activeCardsOfEarlierRuleset.remove(rec.id)
+            }
             if rec.status == .active {
                 activeRecommendation[rec.code] = rec.id
             } else if activeRecommendation[rec.code] == rec.id {
@@ -222,7 +259,10 @@ public struct PatientState: Sendable, Hashable {
             }
         case .taskRequested(let task), .taskChanged(let task):
             let previous = tasks.updateValue(task, forKey: task.id)
-            if task.version == 1 { taskRequests[task.code, default: 0] += 1 }
+            if task.version == 1 {
+                taskRequests[task.code, default: 0] += 1
+                latestTaskId[task.code] = task.id
+            }
             if task.isOpen {
                 openTask[task.code] = task.id
             } else if openTask[task.code] == task.id {
@@ -239,11 +279,14 @@ public struct PatientState: Sendable, Hashable {
         case .timerScheduled(let timer):
             pendingTimers[timer.id] = PendingTimer(timer: timer, scheduledAtVersion: event.version)
             timersScheduled[timer.code, default: 0] += 1
+            earliestTimerDue = min(earliestTimerDue ?? timer.dueAt, timer.dueAt)
         case .timerFired(let timer):
             pendingTimers[timer.id] = nil
             clock = max(clock ?? timer.dueAt, timer.dueAt)
+            if timer.dueAt == earliestTimerDue { earliestTimerDue = pendingTimers.values.map(\.timer.dueAt).min() }
         case .timerCancelled(let timer, _):
             pendingTimers[timer.id] = nil
+            if timer.dueAt == earliestTimerDue { earliestTimerDue = pendingTimers.values.map(\.timer.dueAt).min() }
         case .episodeStarted(let n, _):
             startEpisode(n, at: event.occurredAt)
         case .resultConflictRecorded(let conflict):
@@ -538,9 +581,7 @@ extension PatientState {
 
     /// The most recent task of a code, open or not.
     public func latestTask(_ code: TaskCode) -> CareTask? {
-        let n = taskRequests[code, default: 0]
-        guard n > 0 else { return nil }
-        return tasks[Identifiers.task(patientId: patientId, code: code, request: n)]
+        latestTaskId[code].flatMap { tasks[$0] }
     }
 
     /// A card of this code has been issued in the current episode.

@@ -4,13 +4,15 @@ import CarepathJSON
 extension DecisionContext {
     // MARK: CONSERVATIVE_MANAGEMENT
 
+    /// The tracks that keep conservative care from starting.
+    static let blockingConservativeCare: TrackSet = [.criticalCare, .surgicalReferral, .infectionWorkup, .antibioticTherapy,
+                                                     .pathologicWorkup, .recovering]
+
     /// Evaluated after every event and timer (PATHWAY.md section 3).
     mutating func conservativeManagement() {
-        let blocking: [Track] = [.criticalCare, .surgicalReferral, .infectionWorkup, .antibioticTherapy, .pathologicWorkup, .recovering]
         guard state.activeRecommendation[.conservativeManagement] == nil, !endedNow.contains(.conservativeManagement),
-              let fracture = state.compressionFractureEventId, let mri = state.latestMRI,
-              let exam = state.latestExam, exam.value.finding == .intact,
-              !blocking.contains(where: { state.openTracks.contains($0) })
+              let fracture = state.compressionFractureEventId, state.openTracks.isDisjoint(with: Self.blockingConservativeCare),
+              let exam = state.latestExam, exam.value.finding == .intact, let mri = state.latestMRI
         else { return }
         let fragility = state.isFragilityFracture
         let osteoporosisCare = fragility || state.historyCallsForOsteoporosisCare
@@ -213,10 +215,11 @@ extension DecisionContext {
     /// The latest NRS at or below the threshold, recorded at or after day 28,
     /// the reassessment visit completed, and no safety card active.
     mutating func pathwayResolution() {
-        guard let cm = state.active(.conservativeManagement), let start = state.conservativeCareStart,
+        guard state.openTracks.contains(.conservativeManagement), let cmId = state.activeRecommendation[.conservativeManagement],
+              let start = state.conservativeCareStart,
               let latest = state.latestNRS, latest.value.nrs <= ruleset.resolvedMaxNRS,
               latest.time >= start + .days(ruleset.resolutionEarliestDay),
-              let visit = state.latestTask(.reassessmentVisit), visit.status == .completed, visit.basedOn == cm.id,
+              let visit = state.latestTask(.reassessmentVisit), visit.status == .completed, visit.basedOn == cmId,
               !CardLifecycle.safetyCards.contains(where: { state.activeRecommendation[$0] != nil })
         else { return }
         let day = Self.day(of: latest.time, since: start)

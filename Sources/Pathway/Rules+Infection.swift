@@ -37,7 +37,7 @@ extension DecisionContext {
     /// The qualifying organism therapy would treat, once infection is shown at
     /// the spine: the latest in clinical time.
     var therapyOrganism: (organism: String, reading: OrganismReading, eventId: String)? {
-        guard infectionShownAtSpine != nil else { return nil }
+        guard !state.spineBiopsies.isEmpty || !state.bloodCultures.isEmpty, infectionShownAtSpine != nil else { return nil }
         var best: PatientState.Timed<BiopsyResult>?
         for b in state.spineBiopsies where OrganismReading(b.value.organism).named != nil {
             if best.map({ $0.precedes(b) }) ?? true { best = b }
@@ -56,7 +56,7 @@ extension DecisionContext {
 
     /// Infection suspected and the patient septic or neurologically compromised.
     var empiricIndicated: Bool {
-        guard state.active(.infectionWorkup) != nil else { return false }
+        guard state.activeRecommendation[.infectionWorkup] != nil else { return false }
         if let map = state.latestMAP, map.value < ruleset.sepsisMapMmHg { return true }
         return state.latestExam?.value.finding == .deficit
     }
@@ -73,7 +73,7 @@ extension DecisionContext {
             ("unexplainedWeightLoss", state.presentation?.history?.unexplainedWeightLoss),
             ("constitutionalSymptoms", state.presentation?.history?.constitutionalSymptoms),
         ]
-        for (fact, value) in history where value == true && (episodeStart || !before.flags.contains(fact)) {
+        for (fact, value) in history where value == true && (episodeStart || !knew(fact, before)) {
             facts.append(RationaleFact(fact, true, state.presentationEventId ?? eventId))
             names.append(Self.words(fact))
         }
@@ -188,7 +188,7 @@ extension DecisionContext {
         let culture = biopsy.specimen == .bloodCulture
         // What the result completes comes first.
         if let task = state.open(culture ? .bloodCultures : .vertebralBiopsy) { changeTask(task, status: .completed) }
-        if culture, state.active(.bloodCultureConfirmation) != nil {
+        if culture, state.activeRecommendation[.bloodCultureConfirmation] != nil {
             end(.repeatBloodCultureResulted, reason: "repeat blood culture resulted (\(eventId))")
         }
         if !culture, biopsy.histology == .benign || biopsy.histology == .infection, biopsy.metastatic != true {
@@ -252,7 +252,7 @@ extension DecisionContext {
         else { return }
         let code: RecommendationCode = therapy.reading.isSpecialist ? .specialistAntimicrobialTherapy : .targetedIVAntibiotics
         guard state.active(code) == nil, !endedNow.contains(code) else { return }
-        if state.active(.infectionWorkup) == nil {
+        if state.activeRecommendation[.infectionWorkup] == nil {
             infectionWorkup(trigger: "\(therapy.organism) with infection shown at the spine", facts: [
                 RationaleFact("organism", therapy.organism, therapy.eventId), RationaleFact("infectionShownAtSpine", shown.value, shown.eventId)])
         }

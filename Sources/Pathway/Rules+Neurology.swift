@@ -11,7 +11,7 @@ extension DecisionContext {
         if exam.isSpinalCordInjury, !state.issuedInEpisode(.sciCriticalCareBundle) || worsening {
             sciBundle(exam, time: time, eventId: eventId)
         }
-        if exam.isSpinalCordInjury, !before.flags.contains("spinalCordInjury"), !before.flags.contains("neuroStatus") {
+        if exam.isSpinalCordInjury, !knew("spinalCordInjury", before), !knew("neuroStatus", before) {
             spinalPrecautions(trigger: "spinal cord injury", facts: sciFacts(exam, eventId))
         }
         instabilityByTLICS(eventId: eventId, before: before)
@@ -146,7 +146,7 @@ extension DecisionContext {
 
     /// The MAP window of the active bundle.
     private var mapWindow: CareTask.Period? {
-        guard state.active(.sciCriticalCareBundle) != nil else { return nil }
+        guard state.activeRecommendation[.sciCriticalCareBundle] != nil else { return nil }
         return state.latestTask(.mapGoalVasopressors)?.executionPeriod
     }
 
@@ -175,7 +175,7 @@ extension DecisionContext {
                 rationale: [RationaleFact("meanArterialPressure", latest.value, latest.eventId),
                             RationaleFact("spinalCordInjury", true, sci.causationEventId)],
                 evidence: [EvidenceCatalog.mapGoal])
-        } else if state.active(.mapBelowGoal) != nil {
+        } else if state.activeRecommendation[.mapBelowGoal] != nil {
             end(.mapAboveGoal, reason: "MAP \(Self.mmHg(latest.value)) mmHg is above goal (\(latest.eventId))")
         }
     }

@@ -48,7 +48,7 @@ extension DecisionContext {
         defer {
             // One study, not two: the plain MRI only when the contrast MRI is not requested again.
             if task.code == .mriSpineWithContrast, state.open(.mriSpineWithContrast) == nil, !state.mriResulted,
-               state.active(.mriSpineWithoutContrast) == nil {
+               state.activeRecommendation[.mriSpineWithoutContrast] == nil {
                 mriCard(cause: "the MRI with contrast was \(status.rawValue)", needFrom: state.episodeStartedAt ?? now, worsening: false, eventId: cause)
             }
         }

@@ -5,9 +5,7 @@
 extension DecisionContext {
     /// Ends the cards an earlier ruleset left active that version 3 would have ended.
     mutating func endCardsEndedUnderThisRuleset() {
-        guard state.activeRecommendation.values.contains(where: { id in
-            state.recommendations[id].map { !$0.rulesetVersion.hasPrefix(Ruleset.baseVersion) } ?? false
-        }) else { return }
+        guard !state.activeCardsOfEarlierRuleset.isEmpty else { return }
         for (code, _) in CardLifecycle.ends {
             guard let rec = state.active(code), !rec.rulesetVersion.hasPrefix(Ruleset.baseVersion),
                   let (status, why) = endedUnderThisRuleset(rec)

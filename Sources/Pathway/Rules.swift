@@ -17,15 +17,25 @@ extension DecisionContext {
         var therapyIndicated: Bool
         var feverWithRisk: Bool
         var fragility: Bool
-        var flags: Set<String>
+        /// How many red flags were known: those after it are new with this event.
+        var flagCount: Int
         var tlicsPeak: Int?
     }
 
-    func snapshot() -> Before {
-        Before(latestExam: state.latestExam, levels: state.levels, fractureIdentified: state.fractureIdentified != nil,
-               empiricIndicated: empiricIndicated, therapyIndicated: therapyOrganism != nil,
-               feverWithRisk: feverWithRisk, fragility: state.isFragilityFracture,
-               flags: Set(state.observedRedFlags.map(\.fact)), tlicsPeak: state.highestTLICS?.value)
+    /// The red flag `fact` was known before this event (in this episode).
+    func knew(_ fact: String, _ before: Before) -> Bool {
+        state.observedRedFlags.prefix(before.flagCount).contains { $0.fact == fact }
+    }
+
+    /// What the rules for an event of `type` (a timer when `nil`) compare with;
+    /// facts no rule of that type reads are left empty.
+    func snapshot(for type: InputType? = nil) -> Before {
+        let imaging = type == .imagingResulted, biopsy = type == .biopsyResulted
+        return Before(latestExam: type == .neuroExamined ? state.latestExam : nil, levels: imaging ? state.levels : [],
+                      fractureIdentified: state.fractureIdentified != nil, empiricIndicated: empiricIndicated,
+                      therapyIndicated: (imaging || biopsy) && therapyOrganism != nil,
+                      feverWithRisk: type == .patientPresented && feverWithRisk, fragility: state.isFragilityFracture,
+                      flagCount: state.observedRedFlags.count, tlicsPeak: state.highestTLICS?.value)
     }
 
     // MARK: Entry points
@@ -36,7 +46,7 @@ extension DecisionContext {
         endCardsEndedUnderThisRuleset()
         let newEpisode = startsNewEpisode(input)
         if newEpisode { startNewEpisode(input) }
-        let before = snapshot()
+        let before = snapshot(for: input.type)
         emit(.clinicalEventRecorded(input, actingAt: actingAt))
         syncState(reason: "first event of the patient (\(input.type.rawValue) \(input.id))")
         let id = input.id
@@ -104,11 +114,11 @@ extension DecisionContext {
     // MARK: Presentation
 
     private mutating func presented(_ p: Presentation, eventId: String, before: Before) {
-        if p.mechanism == .highEnergyTrauma, !before.flags.contains("mechanism") {
+        if p.mechanism == .highEnergyTrauma, !knew("mechanism", before) {
             spinalPrecautions(trigger: "high-energy trauma", facts: [RationaleFact("mechanism", p.mechanism.rawValue, eventId)])
         }
         pathologicWorkup(eventId: eventId, before: before)
-        if !state.mriResulted, state.active(.mriSpineWithoutContrast) == nil {
+        if !state.mriResulted, state.activeRecommendation[.mriSpineWithoutContrast] == nil {
             mriCard(cause: "presentation", needFrom: state.episodeStartedAt ?? now, worsening: false, eventId: eventId)
         }
         painManagement(before: before, eventId: eventId)
@@ -156,11 +166,11 @@ extension DecisionContext {
         // Then the rows, in the table's order.
         var instability: [RationaleFact] = []
         var named: [String] = []
-        if f.unstable == true, !before.flags.contains("unstable") {
+        if f.unstable == true, !knew("unstable", before) {
             instability.append(RationaleFact("unstable", true, eventId))
             named.append("unstable fracture")
         }
-        if f.cordCompression == .significant, !before.flags.contains("cordCompression") {
+        if f.cordCompression == .significant, !knew("cordCompression", before) {
             instability.append(RationaleFact("cordCompression", CordCompression.significant.rawValue, eventId))
             named.append("significant cord compression")
         }
@@ -172,7 +182,7 @@ extension DecisionContext {
         progressiveDeformity(imaging, time: time, eventId: eventId)
         if startedEpisode {
             pathologicWorkup(eventId: eventId, before: before, episodeStart: true)
-        } else if f.suspiciousForMalignancy == true, !before.flags.contains("suspiciousForMalignancy") {
+        } else if f.suspiciousForMalignancy == true, !knew("suspiciousForMalignancy", before) {
             pathologicWorkup(eventId: eventId, before: before)
         }
         // MRI_SPINE_WITHOUT_CONTRAST: a new episode as a presentation; an acute fracture at a new level.
@@ -185,7 +195,7 @@ extension DecisionContext {
         }
         painManagement(before: before, eventId: eventId)
         if f.discitisOsteomyelitis == true {
-            if !before.flags.contains("discitisOsteomyelitis") {
+            if !knew("discitisOsteomyelitis", before) {
                 infectionWorkup(trigger: "discitis-osteomyelitis on imaging", facts: [RationaleFact("discitisOsteomyelitis", true, eventId)])
             }
             requestInfectionBiopsy(eventId: eventId)
@@ -197,9 +207,9 @@ extension DecisionContext {
     /// question) and, with contrast, the contrast MRI (whole spine when the
     /// pathologic workup asked for it).
     private mutating func mriResulted(_ imaging: ImagingResult, time: Timestamp, eventId: String) {
-        let answersCard = state.active(.mriSpineWithoutContrast) == nil || time >= (state.mriNeededFrom ?? time)
+        let answersCard = state.activeRecommendation[.mriSpineWithoutContrast] == nil || time >= (state.mriNeededFrom ?? time)
         if answersCard, let task = state.open(.mriSpineWithoutContrast) { changeTask(task, status: .completed) }
-        if answersCard, state.active(.mriSpineWithoutContrast) != nil {
+        if answersCard, state.activeRecommendation[.mriSpineWithoutContrast] != nil {
             end(.mriResulted, reason: "MRI resulted (\(eventId))")
         }
         if imaging.isContrastMRI, let task = state.open(.mriSpineWithContrast) {
@@ -244,8 +254,11 @@ extension DecisionContext {
 
     /// A red flag known after the MRI was requested raises it to urgent.
     private mutating func raiseImagingPriorityForRedFlags() {
+        guard state.activeRecommendation[.mriSpineWithoutContrast] != nil, let rec = state.active(.mriSpineWithoutContrast),
+              rec.priority < .urgent
+        else { return }
         let flags = state.redFlags(ruleset)
-        guard !flags.isEmpty, let rec = state.active(.mriSpineWithoutContrast), rec.priority < .urgent else { return }
+        guard !flags.isEmpty else { return }
         revise(rec, priority: .urgent, indicator: .warning,
                summary: "MRI spine without contrast, urgent (red flag: \(Self.words(flags[0].fact))): characterise the fracture, exclude pathologic causes.",
                addingRationale: flags.map(\.rationale))
@@ -281,7 +294,9 @@ extension DecisionContext {
             requestTask(.analgesia, priority: rec.priority, basedOn: rec, description: "Analgesics for fracture pain: acetaminophen, NSAIDs, opioids as needed.")
             return
         }
-        guard let latest = state.latestNRS, latest.value.nrs >= 7, let rec = state.active(.painManagement), rec.priority < .urgent else { return }
+        guard let latest = state.latestNRS, latest.value.nrs >= 7, state.activeRecommendation[.painManagement] != nil,
+              let rec = state.active(.painManagement), rec.priority < .urgent
+        else { return }
         revise(rec, priority: .urgent, indicator: .warning,
                summary: "Severe fracture pain (NRS \(latest.value.nrs)): review analgesia now (acetaminophen, NSAIDs, opioids as needed).",
                addingRationale: [RationaleFact("nrs", latest.value.nrs, latest.eventId)])

@@ -19,6 +19,9 @@ public struct TrackSet: Sendable, Hashable, Sequence, ExpressibleByArrayLiteral 
 
     public func contains(_ track: Track) -> Bool { bits & Self.bit(track) != 0 }
 
+    /// No track is in both sets.
+    public func isDisjoint(with other: TrackSet) -> Bool { bits & other.bits == 0 }
+
     public mutating func insert(_ track: Track) { bits |= Self.bit(track) }
 
     public mutating func remove(_ track: Track) { bits &= ~Self.bit(track) }
