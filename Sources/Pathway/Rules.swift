@@ -282,7 +282,7 @@ extension DecisionContext {
             guard let rec = issue(
                 .painManagement, priority: severe ? .urgent : .routine, indicator: severe ? .warning : .info,
                 summary: severe ? "Severe fracture pain (NRS \(state.latestNRS!.value.nrs)): analgesia now (acetaminophen, NSAIDs, opioids as needed)."
-                    : "Vertebral fracture identified: start analgesia (acetaminophen, NSAIDs, opioids as needed) from the start.",
+                    : "Vertebral fracture identified: treat the pain now (acetaminophen, NSAIDs, opioids as needed), whatever comes next.",
                 detail: """
                     A vertebral compression fracture was identified (\(identified.value.rfc3339)). Treat the pain from the \
                     start, whatever the later pathway: acetaminophen, NSAIDs and opioids as needed.
