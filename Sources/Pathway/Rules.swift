@@ -151,6 +151,8 @@ extension DecisionContext {
         emit(.episodeStarted(episode: n, reason: reason))
         end(.newEpisode, reason: "episode \(n) started: \(reason)")
         closeTrack(.recovering, reason: "episode \(n) started")
+        // What ended belongs to the episode before: its codes may be issued again in this one.
+        endedNow = CodeSet()
     }
 
     // MARK: Imaging
