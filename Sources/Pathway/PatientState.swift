@@ -338,6 +338,12 @@ public struct PatientState: Sendable, Hashable {
         switch input.data {
         case .patientPresented(let p):
             presentation = Self.merge(presentation, p)
+            if pendingKnownMalignancy {
+                // A malignant biopsy came before any presentation: the history now says so.
+                presentation!.history = presentation!.history ?? MedicalHistory()
+                presentation!.history!.knownMalignancy = true
+                pendingKnownMalignancy = false
+            }
             presentationEventId = id
             mechanism = Sourced(value: p.mechanism, eventId: id)
             if let f = p.fever { fever = Sourced(value: f, eventId: id) }
@@ -405,6 +411,8 @@ public struct PatientState: Sendable, Hashable {
                 h.knownMalignancy = true
                 p.history = h
                 if presentation != nil { presentation = p } else { pendingKnownMalignancy = true }
+                // Known from now on in this episode (so no workup here), and again in the next.
+                flag("knownMalignancy", "true", id)
             }
         case .spineCleared(let clearance):
             guard let since = clearanceSince, time >= since else { break }
@@ -423,7 +431,7 @@ public struct PatientState: Sendable, Hashable {
     }
 
     private mutating func flagHistory(_ h: MedicalHistory?, _ id: String) {
-        if h?.knownMalignancy == true || pendingKnownMalignancy { flag("knownMalignancy", "true", id) }
+        if h?.knownMalignancy == true || presentation?.history?.knownMalignancy == true { flag("knownMalignancy", "true", id) }
         if h?.unexplainedWeightLoss == true { flag("unexplainedWeightLoss", "true", id) }
         if h?.constitutionalSymptoms == true { flag("constitutionalSymptoms", "true", id) }
         if h?.injectionDrugUse == true { flag("injectionDrugUse", "true", id) }

@@ -168,12 +168,12 @@ extension DecisionContext {
                         description: "MRI of the spine with IV contrast for suspected spinal infection.")
             replacePlainMRI()
         }
-        requestInfectionBiopsy(eventId: cause)
+        requestInfectionBiopsy()
     }
 
     /// The workup's biopsy: when imaging shows discitis-osteomyelitis and no
     /// "biopsy not needed" organism grew in a blood culture.
-    mutating func requestInfectionBiopsy(eventId: String) {
+    mutating func requestInfectionBiopsy() {
         guard let rec = state.active(.infectionWorkup),
               state.imaging.contains(where: { $0.value.findings.discitisOsteomyelitis == true }), biopsyNotNeeded == nil,
               !state.spineBiopsies.contains(where: { $0.value.histology == .infection || OrganismReading($0.value.organism).named != nil })

@@ -124,7 +124,7 @@ extension DecisionContext {
         painManagement(before: before, eventId: eventId)
         if feverWithRisk, !before.feverWithRisk {
             var facts = [RationaleFact("fever", true, state.fever?.eventId ?? eventId)]
-            if p.history?.injectionDrugUse == true || state.presentation?.history?.injectionDrugUse == true {
+            if state.presentation?.history?.injectionDrugUse == true {
                 facts.append(RationaleFact("injectionDrugUse", true, state.presentationEventId ?? eventId))
             }
             if state.presentation?.history?.immunosuppressed == true {
@@ -176,8 +176,8 @@ extension DecisionContext {
             instability.append(RationaleFact("cordCompression", CordCompression.significant.rawValue, eventId))
             named.append("significant cord compression")
         }
-        if !instability.isEmpty { spinalPrecautions(trigger: named.joined(separator: " and "), facts: instability) }
         if !instability.isEmpty {
+            spinalPrecautions(trigger: named.joined(separator: " and "), facts: instability)
             surgicalConsult(facts: instability + tlicsFacts(), reasons: named)
         }
         instabilityByTLICS(eventId: eventId, before: before)
@@ -200,7 +200,7 @@ extension DecisionContext {
             if !knew("discitisOsteomyelitis", before) {
                 infectionWorkup(trigger: "discitis-osteomyelitis on imaging", facts: [RationaleFact("discitisOsteomyelitis", true, eventId)])
             }
-            requestInfectionBiopsy(eventId: eventId)
+            requestInfectionBiopsy()
         }
         antimicrobialTherapy(before: before, eventId: eventId)
     }

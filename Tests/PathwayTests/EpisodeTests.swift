@@ -157,4 +157,34 @@ struct EpisodeTests {
         #expect(referrals.last?.raw["episode"] as? Int == 2)
         #expect(referrals.last?.status == "active")
     }
+
+    @Test("a malignant biopsy starts a pathologic workup again in a later episode, not in its own")
+    func malignancyInLaterEpisode() throws {
+        // Given conservative care, then a malignant biopsy: oncology referral, and the history now knows
+        var h = History()
+        h.presented(at: t0, age: 74, levels: ["L1"])
+        h.imaging(at: at(t0, hours: 1), modality: "mri", levels: ["L1"])
+        h.neuro(at: start)
+        h.pain(at: at(start, hours: 1), nrs: 6)
+        h.biopsy(at: at(start, days: 3), histology: "malignant")
+        // When the presentation is charted again in the same episode
+        h.presented(at: at(start, days: 4), age: 74, levels: ["L1"])
+        var out = h.evaluate()
+        // Then no pathologic workup in the biopsy's own episode
+        #expect(out.active("ONCOLOGY_REFERRAL") != nil)
+        #expect(!out.issued("PATHOLOGIC_FRACTURE_WORKUP"))
+
+        // Given the oncology referral done and the pathway resolved
+        h.taskUpdate("oncology-referral", "completed", at: at(start, days: 10))
+        h.taskUpdate("reassessment-visit", "completed", at: at(start, days: 30))
+        h.pain(at: at(start, days: 30, hours: 1), nrs: 2)
+        #expect(h.evaluate().active("PATHWAY_RESOLVED") != nil)
+        // When a new acute fracture starts episode 2
+        h.imaging(at: later, modality: "xray", levels: ["T12"])
+        out = h.evaluate()
+        // Then the known malignancy starts a pathologic workup, in episode 2
+        let workup = try #require(out.active("PATHOLOGIC_FRACTURE_WORKUP"))
+        #expect(workup.raw["episode"] as? Int == 2)
+        #expect(workup.rationale.contains { $0["fact"] as? String == "knownMalignancy" })
+    }
 }
