@@ -194,7 +194,8 @@ extension DomainEvent {
     ///   - bytes: the JSON.
     ///   - stored: read from the store, where an earlier release may have
     ///     written it: recommendations and tasks of contract version 2 (no
-    ///     `episode`, no `reasonCode`) are accepted.
+    ///     `episode`, no `reasonCode`) are accepted, and a recorded input's
+    ///     numbers are not held to today's input ranges.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
     public init(json bytes: [UInt8], stored: Bool = false) throws(Rejection) {
         let value: JSONValue
@@ -213,7 +214,7 @@ extension DomainEvent {
     ///   - stored: as for ``init(json:stored:)-([UInt8],_)``.
     /// - Throws: ``Rejection``.
     public init(json object: JSONObject, stored: Bool = false) throws(Rejection) {
-        let r = FieldReader(object, path: "$")
+        let r = FieldReader(object, path: "$", stored: stored)
         try r.closed(["type", "patientId", "version", "occurredAt", "causationEventId", "data"])
         let type = try r.requiredString("type")
         patientId = try r.requiredPatientId("patientId")
