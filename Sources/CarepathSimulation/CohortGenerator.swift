@@ -908,7 +908,13 @@ private struct PatientBuilder {
             update(.infectiousDiseasesConsult, "completed", at: after(organismAt, days: 1...3))
             return
         }
-        add(after(organismAt, minutes: 60...480), .medication("iv-antibiotic", action: "started"))
+        ivAntibioticCourse(from: organismAt, startsMedication: true)
+    }
+
+    /// The targeted IV antibiotic course from the organism result: the antibiotic started
+    /// (unless already running), the task accepted, follow-up markers and completion for most.
+    mutating func ivAntibioticCourse(from organismAt: Timestamp, startsMedication: Bool) {
+        if startsMedication { add(after(organismAt, minutes: 60...480), .medication("iv-antibiotic", action: "started")) }
         update(.ivAntibiotics, "accepted", at: after(organismAt, minutes: 30...240))
         if rng.chance(0.5) { update(.inflammatoryMarkersFollowup, "completed", at: after(organismAt, days: 28...34)) }
         if rng.chance(0.6) {
@@ -1060,15 +1066,7 @@ private struct PatientBuilder {
                                                             organism: "Staphylococcus epidermidis"))
             }
         }
-        let treatedAt = max(organismAt, mriAt)
-        if septicAt == nil { add(after(treatedAt, minutes: 60...480), .medication("iv-antibiotic", action: "started")) }
-        update(.ivAntibiotics, "accepted", at: after(treatedAt, minutes: 30...240))
-        if rng.chance(0.5) { update(.inflammatoryMarkersFollowup, "completed", at: after(treatedAt, days: 28...34)) }
-        if rng.chance(0.6) {
-            let done = after(treatedAt, days: 42...56)
-            update(.ivAntibiotics, "completed", at: done)
-            add(done + minutes(30), .medication("iv-antibiotic", action: "stopped"))
-        }
+        ivAntibioticCourse(from: max(organismAt, mriAt), startsMedication: septicAt == nil)
     }
 
     /// A deficit; the stat spine surgery consult is rejected downstream 3 hours after the exam (after

@@ -147,16 +147,15 @@ struct DecisionContext {
     /// Ends every active card that `trigger` ends (``CardLifecycle``), with
     /// its status and `reason`; a card that opened a track closes it when no
     /// other active card holds it open.
-    mutating func end(_ trigger: CardEnd, reason: String, only codes: Set<RecommendationCode>? = nil) {
+    mutating func end(_ trigger: CardEnd, reason: String) {
         // The active codes, in the table's (declaration) order.
         for code in state.activeRecommendation.keys {
-            if let codes, !codes.contains(code) { continue }
             guard let status = CardLifecycle.status(of: code, on: trigger), let rec = state.active(code) else { continue }
             end(rec, status: status, reason: reason)
         }
     }
 
-    /// Ends one card with a status; see ``end(_:reason:only:)``.
+    /// Ends one card with a status; see ``end(_:reason:)``.
     mutating func end(_ rec: Recommendation, status: RecommendationStatus, reason: String) {
         guard state.active(rec.code)?.id == rec.id else { return }
         endedNow.insert(rec.code)

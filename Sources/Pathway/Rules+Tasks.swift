@@ -71,9 +71,8 @@ extension DecisionContext {
         } else if !CardLifecycle.referralCards.contains(rec.code) {
             let ofCard = state.tasks.values.filter { $0.basedOn == rec.id }
             guard !ofCard.isEmpty, ofCard.allSatisfy({ [.rejected, .cancelled, .failed].contains($0.status) }) else { return }
-            let reason = "\(task.code.rawValue) \(status.rawValue) downstream"
-            guard CardLifecycle.status(of: rec.code, on: .tasksEndedUncompleted) != nil else { return }
-            end(.tasksEndedUncompleted, reason: reason, only: [rec.code])
+            guard let ended = CardLifecycle.status(of: rec.code, on: .tasksEndedUncompleted) else { return }
+            end(rec, status: ended, reason: "\(task.code.rawValue) \(status.rawValue) downstream")
         }
     }
 }
