@@ -33,7 +33,13 @@ public struct OfflineEvaluator: Sendable {
 
     /// ``process(_:lineNumber:into:)`` with the output going to any sink.
     mutating func process(_ bytes: [UInt8], lineNumber: Int, to messages: inout some OutputSink) {
-        switch InputDecoder.outcome(of: bytes) {
+        process(InputLine(lineNumber: lineNumber, bytes: bytes), to: &messages)
+    }
+
+    /// Applies one input line decoded already.
+    mutating func process(_ line: InputLine, to messages: inout some OutputSink) {
+        let bytes = line.bytes, lineNumber = line.lineNumber
+        switch line.outcome {
         case .rejected(let rejection, let subject, let id):
             deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: subject, id: id, into: &messages)
         case .event(let event):
@@ -122,7 +128,7 @@ public struct OfflineEvaluator: Sendable {
                                 topics: TopicNames = .standard) -> [OutputMessage] {
         var evaluator = OfflineEvaluator(ruleset: ruleset, topics: topics)
         var messages: [OutputMessage] = []
-        for (n, line) in Lines(jsonl).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+        for (n, line) in Lines(jsonl).enumerated() where !Lines.isBlank(line) {
             evaluator.process(Array(line), lineNumber: n, into: &messages)
         }
         evaluator.finish(until: until, into: &messages)
@@ -145,20 +151,41 @@ public struct OfflineEvaluator: Sendable {
                                 topics: TopicNames = .standard, chunkSize: Int = 1 << 20,
                                 write: ([UInt8]) -> Void) -> Int {
         var evaluator = OfflineEvaluator(ruleset: ruleset, topics: topics)
-        var lines = JSONLinesSink(capacity: chunkSize + 64 * 1024)
+        let lines = Lines(jsonl).enumerated().lazy
+            .filter { !Lines.isBlank($0.element) }
+            .map { InputLine(lineNumber: $0.offset, bytes: Array($0.element)) }
+        return evaluator.evaluate(lines, until: until, chunkSize: chunkSize, write: write)
+    }
+
+    /// Evaluates input lines decoded already (by ``InputLine/init(lineNumber:bytes:)``,
+    /// possibly on another thread: decoding needs no patient state) and hands the
+    /// output on as it goes, as JSONL in chunks of about `chunkSize` bytes.
+    ///
+    /// The output depends only on the lines and their order, never on where or
+    /// when they were decoded.
+    /// - Parameters:
+    ///   - lines: the input, in file order, blank lines left out.
+    ///   - until: fire timers due up to this time; by default the latest accepted event's time.
+    ///   - chunkSize: how many bytes are gathered before `write` is called.
+    ///   - write: receives the output, in order; it owns each chunk it is given.
+    /// - Returns: how many messages were written.
+    @discardableResult
+    public mutating func evaluate(_ lines: some Sequence<InputLine>, until: Timestamp? = nil, chunkSize: Int = 1 << 20,
+                                  write: ([UInt8]) -> Void) -> Int {
+        var sink = JSONLinesSink(capacity: chunkSize + 64 * 1024)
         func drain(_ final: Bool) {
-            if lines.writer.bytes.count >= chunkSize || (final && !lines.writer.bytes.isEmpty) {
-                write(lines.writer.bytes)
-                lines.writer.bytes.removeAll(keepingCapacity: true)
+            if sink.writer.bytes.count >= chunkSize || (final && !sink.writer.bytes.isEmpty) {
+                write(sink.writer.bytes)
+                sink.writer.bytes.removeAll(keepingCapacity: true)
             }
         }
-        for (n, line) in Lines(jsonl).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-            evaluator.process(Array(line), lineNumber: n, to: &lines)
+        for line in lines {
+            process(line, to: &sink)
             drain(false)
         }
-        evaluator.finish(until: until, to: &lines)
+        finish(until: until, to: &sink)
         drain(true)
-        return lines.count
+        return sink.count
     }
 
     /// Writes messages as `evaluate` prints them, one JSON object a line.
@@ -209,6 +236,29 @@ struct JSONLinesSink: OutputSink {
     }
 }
 
+/// One line of input with its decoding: the unit ``OfflineEvaluator`` works on.
+///
+/// Decoding reads no patient state, so lines can be decoded ahead, on another
+/// thread, while earlier ones are decided.
+public struct InputLine: Sendable {
+    /// The 0-based line number (the dead letter's `offset`).
+    public let lineNumber: Int
+    /// The line as read (a dead letter quotes it).
+    public let bytes: [UInt8]
+    /// The validated event or the reason it is refused.
+    public let outcome: InputDecoder.Outcome
+
+    /// Decodes one line.
+    /// - Parameters:
+    ///   - lineNumber: its 0-based line number in the file.
+    ///   - bytes: the line without its `\n`.
+    public init(lineNumber: Int, bytes: [UInt8]) {
+        self.lineNumber = lineNumber
+        self.bytes = bytes
+        self.outcome = InputDecoder.outcome(of: bytes)
+    }
+}
+
 /// The lines of a byte buffer (without their `\n`); a final empty line is not one.
 public struct Lines: Sequence {
     let bytes: [UInt8]
@@ -216,6 +266,12 @@ public struct Lines: Sequence {
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     public func makeIterator() -> Iterator { Iterator(bytes: bytes) }
+
+    /// Whether a line holds only spaces, tabs and carriage returns: such a line
+    /// is skipped (but counted).
+    public static func isBlank(_ line: ArraySlice<UInt8>) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
 
     /// The next line each time, without its `\n`.
     public struct Iterator: IteratorProtocol {
