@@ -15,8 +15,10 @@ public final class MetricsServer: Sendable {
     /// - Parameters:
     ///   - host: the address to bind (`0.0.0.0`, `127.0.0.1`).
     ///   - port: the port; 0 picks a free one (see ``port``).
+    ///   - metrics: what `/metrics` renders.
+    ///   - status: what `/health/ready` answers from.
     /// - Throws: ``RuntimeError`` when the address cannot be bound.
-    public init(host: String, port: Int, metrics: RuntimeMetrics, inputTopic: String, logger: Logger) throws {
+    public init(host: String, port: Int, metrics: RuntimeMetrics, status: RuntimeStatus, logger: Logger) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RuntimeError("cannot open a socket for /metrics: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -49,7 +51,7 @@ public final class MetricsServer: Sendable {
                 guard poll(&poller, 1, 200) > 0 else { continue }
                 let client = accept(fd, nil, nil)
                 guard client >= 0 else { continue }
-                Self.answer(client, metrics: metrics, inputTopic: inputTopic)
+                Self.answer(client, metrics: metrics, status: status)
                 close(client)
             }
             done.signal()
@@ -67,7 +69,7 @@ public final class MetricsServer: Sendable {
         close(listener)
     }
 
-    private static func answer(_ client: Int32, metrics: RuntimeMetrics, inputTopic: String) {
+    private static func answer(_ client: Int32, metrics: RuntimeMetrics, status runtimeStatus: RuntimeStatus) {
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var request = [UInt8]()
@@ -85,11 +87,11 @@ public final class MetricsServer: Sendable {
         // HEAD is answered like GET, without the body.
         switch (method == "HEAD" ? "GET" : method, path) {
         case ("GET", "/metrics"):
-            (status, contentType, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.prometheusText(inputTopic: inputTopic))
+            (status, contentType, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.prometheusText())
         case ("GET", "/health/live"):
             (status, contentType, body) = ("200 OK", "application/json", "{\"status\":\"live\"}\n")
         case ("GET", "/health/ready"):
-            let ready = metrics.snapshot.ready
+            let ready = runtimeStatus.current.isReady
             (status, contentType, body) = ready
                 ? ("200 OK", "application/json", "{\"status\":\"ready\"}\n")
                 : ("503 Service Unavailable", "application/json", "{\"status\":\"starting\",\"reason\":\"no partitions assigned yet\"}\n")

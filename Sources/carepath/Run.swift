@@ -78,9 +78,10 @@ struct Run: AsyncParsableCommand {
 
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (name, value) in configuration.kafkaProperties { kafka[name] = value }
-        let metrics = RuntimeMetrics()
+        let metrics = RuntimeMetrics(inputTopic: configuration.topics.input)
+        let status = RuntimeStatus(reportingTo: metrics)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                      store: store, logger: logger, metrics: metrics)
+                                      store: store, logger: logger, metrics: metrics, status: status)
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
             logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
             service.stop()
@@ -89,7 +90,7 @@ struct Run: AsyncParsableCommand {
         if configuration.metricsPort != 0 {
             do {
                 server = try MetricsServer(host: configuration.metricsHost, port: configuration.metricsPort, metrics: metrics,
-                                           inputTopic: configuration.topics.input, logger: logger)
+                                           status: status, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")
             }

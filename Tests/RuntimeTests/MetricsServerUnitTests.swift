@@ -88,15 +88,16 @@ struct MetricsServerUnitTests {
     }
 
     /// Runs `body` with a server on a free port of 127.0.0.1, stopping it after.
-    static func withServer(_ metrics: RuntimeMetrics = RuntimeMetrics(), _ body: (MetricsServer, RuntimeMetrics) throws -> Void) throws {
-        let server = try MetricsServer(host: "127.0.0.1", port: 0, metrics: metrics, inputTopic: "clinical.events", logger: testLogger)
+    static func withServer(_ metrics: RuntimeMetrics = RuntimeMetrics(), _ body: (MetricsServer, RuntimeMetrics, RuntimeStatus) throws -> Void) throws {
+        let status = RuntimeStatus(reportingTo: metrics)
+        let server = try MetricsServer(host: "127.0.0.1", port: 0, metrics: metrics, status: status, logger: testLogger)
         defer { server.stop() }
-        try body(server, metrics)
+        try body(server, metrics, status)
     }
 
     @Test("port 0 picks a free port")
     func picksAPort() throws {
-        try Self.withServer { server, _ in
+        try Self.withServer { server, _, _ in
             #expect(server.port > 0)
             #expect(server.port <= 65_535)
         }
@@ -110,14 +111,14 @@ struct MetricsServerUnitTests {
         summary.consumed = 7
         summary.deadLettered = [.invalidJSON: 2]
         metrics.recordBatch(summary, seconds: 0.01)
-        try Self.withServer(metrics) { server, metrics in
+        try Self.withServer(metrics) { server, metrics, _ in
             // When scraped (with a query string, which is ignored)
             let reply = try Self.get("/metrics?x=1", port: server.port)
 
             // Then
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
-            #expect(reply.body == metrics.prometheusText(inputTopic: "clinical.events"))
+            #expect(reply.body == metrics.prometheusText())
             #expect(reply.headers["content-length"] == String(reply.body.utf8.count))
             #expect(reply.body.contains("carepath_events_consumed_total 7\n"))
             #expect(reply.body.contains("carepath_events_dead_lettered_total{reason=\"invalid-json\"} 2\n"))
@@ -126,7 +127,7 @@ struct MetricsServerUnitTests {
 
     @Test("GET /health/live answers 200")
     func live() throws {
-        try Self.withServer { server, _ in
+        try Self.withServer { server, _, _ in
             let reply = try Self.get("/health/live", port: server.port)
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"] == "application/json")
@@ -136,14 +137,14 @@ struct MetricsServerUnitTests {
 
     @Test("GET /health/ready answers 503 until the runtime is ready, then 200")
     func ready() throws {
-        try Self.withServer { server, metrics in
+        try Self.withServer { server, _, status in
             // Given a runtime not yet ready
             let before = try Self.get("/health/ready", port: server.port)
             #expect(before.status == 503)
             #expect(before.body.contains("starting"))
 
             // When it becomes ready
-            metrics.update { $0.ready = true }
+            status.update { $0.readiness = .ready }
 
             // Then
             let after = try Self.get("/health/ready", port: server.port)
@@ -151,14 +152,14 @@ struct MetricsServerUnitTests {
             #expect(after.body.contains("\"ready\""))
 
             // and 503 again once it is no longer ready (it stops)
-            metrics.update { $0.ready = false }
+            status.update { $0.readiness = .stopped }
             #expect(try Self.get("/health/ready", port: server.port).status == 503)
         }
     }
 
     @Test("an unknown path answers 404")
     func notFound() throws {
-        try Self.withServer { server, _ in
+        try Self.withServer { server, _, _ in
             let reply = try Self.get("/nope", port: server.port)
             #expect(reply.status == 404)
             #expect(reply.body.contains("/metrics"))
@@ -168,7 +169,7 @@ struct MetricsServerUnitTests {
 
     @Test("POST answers 405")
     func post() throws {
-        try Self.withServer { server, _ in
+        try Self.withServer { server, _, _ in
             let reply = try Self.exchange("POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                                       port: server.port)
             #expect(reply.status == 405)
@@ -177,7 +178,7 @@ struct MetricsServerUnitTests {
 
     @Test("several requests in a row are each answered")
     func sequential() throws {
-        try Self.withServer { server, _ in
+        try Self.withServer { server, _, _ in
             let statuses = try (0..<5).map { _ in try Self.get("/health/live", port: server.port).status }
             #expect(statuses == [200, 200, 200, 200, 200])
         }
@@ -186,7 +187,7 @@ struct MetricsServerUnitTests {
     @Test("after stop, a connection is refused; stopping twice is harmless")
     func stop() throws {
         // Given a running server that answers
-        let server = try MetricsServer(host: "127.0.0.1", port: 0, metrics: RuntimeMetrics(), inputTopic: "clinical.events",
+        let server = try MetricsServer(host: "127.0.0.1", port: 0, metrics: RuntimeMetrics(), status: RuntimeStatus(),
                                        logger: testLogger)
         #expect(try Self.get("/health/live", port: server.port).status == 200)
 
@@ -202,16 +203,16 @@ struct MetricsServerUnitTests {
     @Test("a host that is not an IPv4 address is refused with a helpful error")
     func badHost() {
         let error = #expect(throws: (any Error).self) {
-            _ = try MetricsServer(host: "localhost", port: 0, metrics: RuntimeMetrics(), inputTopic: "clinical.events", logger: testLogger)
+            _ = try MetricsServer(host: "localhost", port: 0, metrics: RuntimeMetrics(), status: RuntimeStatus(), logger: testLogger)
         }
         #expect("\(error.map { "\($0)" } ?? "")".contains("CAREPATH_METRICS_HOST"))
     }
 
     @Test("a port already in use is refused with an error naming the address")
     func portInUse() throws {
-        try Self.withServer { server, _ in
+        try Self.withServer { server, _, _ in
             let error = #expect(throws: (any Error).self) {
-                _ = try MetricsServer(host: "127.0.0.1", port: server.port, metrics: RuntimeMetrics(), inputTopic: "clinical.events",
+                _ = try MetricsServer(host: "127.0.0.1", port: server.port, metrics: RuntimeMetrics(), status: RuntimeStatus(),
                                       logger: testLogger)
             }
             #expect("\(error.map { "\($0)" } ?? "")".contains("127.0.0.1:\(server.port)"))
