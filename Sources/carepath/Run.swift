@@ -86,29 +86,32 @@ struct Run: AsyncParsableCommand {
             logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
             service.stop()
         }
+        defer {
+            signals.cancel()
+            withExtendedLifetime(cluster) {}
+        }
         var server: MetricsServer?
         if configuration.metricsPort != 0 {
             do {
-                server = try MetricsServer(host: configuration.metricsHost, port: configuration.metricsPort, metrics: metrics,
-                                           status: status, logger: logger)
+                server = try await MetricsServer.start(host: configuration.metricsHost, port: configuration.metricsPort,
+                                                       metrics: metrics, status: status, logger: logger)
             } catch {
+                await store.close()
                 throw CommandFailure("\(error)")
             }
-        }
-        defer {
-            server?.stop()
-            signals.cancel()
-            withExtendedLifetime(cluster) {}
         }
         do {
             try await service.run()
         } catch let error as KafkaError {
+            await server?.stop()
             await store.close()
             throw CommandFailure("\(error.message)\(error.message.contains("bootstrap") ? "" : " (brokers: \(bootstrap))")")
         } catch {
+            await server?.stop()
             await store.close()
             throw CommandFailure("\(error)")
         }
+        await server?.stop()
         await store.close()
     }
 }
