@@ -11,7 +11,8 @@ import Darwin
 
 /// Slow and hostile clients against ``MetricsServer`` on 127.0.0.1: while
 /// they hold connections open, `/health/live` still answers within 1 s, and
-/// the server cuts each of them off.
+/// the server cuts each of them off; and it answers as fast while Swift's
+/// shared thread pool is blocked.
 ///
 /// The hostile clients are non-blocking sockets driven by one thread of their
 /// own (``HostileClients``); probes are the blocking client of
@@ -83,6 +84,42 @@ struct SlowClientTests {
         await server.stop()
     }
 
+    @Test("/health/live answers within 1 s while every thread of Swift's shared pool is blocked")
+    func busyRuntime() async throws {
+        let server = try await MetricsServer.start(host: "127.0.0.1", port: 0, metrics: RuntimeMetrics(), status: RuntimeStatus(),
+                                                   logger: testLogger)
+        // Given as many tasks as the shared pool has threads, each blocking its thread for 1.5 s
+        // (as a long synchronous stretch of the runtime would)
+        let width = ProcessInfo.processInfo.activeProcessorCount
+        let blocking = Counter()
+        let blockers = (0..<width).map { _ in
+            Task.detached {
+                blocking.increment()
+                usleep(1_500_000)
+            }
+        }
+
+        // When /health/live is probed from a thread of its own once they all block
+        // (waiting at most 5 s for them to start)
+        let (saturated, reply, elapsed) = await withCheckedContinuation { continuation in
+            Thread {
+                let deadline = ContinuousClock.now + .seconds(5)
+                while blocking.value < width, ContinuousClock.now < deadline { usleep(1_000) }
+                let saturated = blocking.value == width
+                let started = ContinuousClock.now
+                let reply = try? MetricsServerUnitTests.get("/health/live", port: server.port)
+                continuation.resume(returning: (saturated, reply, ContinuousClock.now - started))
+            }.start()
+        }
+        for blocker in blockers { await blocker.value }
+
+        // Then it is answered within 1 s: the endpoints never wait for that pool
+        #expect(saturated, "the blocking tasks did not all start; the probe proved nothing")
+        #expect(reply?.status == 200)
+        #expect(elapsed < .seconds(1), "/health/live took \(elapsed) while the shared pool was busy")
+        await server.stop()
+    }
+
     @Test("a request whose body trickles in is answered, then cut off")
     func tricklingBody() async throws {
         let server = try await MetricsServer.start(host: "127.0.0.1", port: 0, metrics: RuntimeMetrics(), status: RuntimeStatus(),
@@ -107,6 +144,13 @@ struct SlowClientTests {
         #expect(try MetricsServerUnitTests.get("/health/live", port: server.port).status == 200)
         await server.stop()
     }
+}
+
+/// A count shared by threads.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
 }
 
 /// Hostile connections driven by one thread with `poll`: each sends its
