@@ -17,6 +17,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        // Without swift-configuration: carepath reads its own settings (RuntimeConfiguration).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // A small, allocation-conscious JSON reader and a deterministic writer.
@@ -52,10 +58,21 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Durable per-patient streams, processed inputs, offsets, outbox and timers.
         .target(name: "CarepathStore", dependencies: ["CSQLite", "Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
-        // carepath on Kafka: batches, the outbox relay, the timer scheduler, metrics.
+        // carepath on Kafka: batches, the outbox relay, the timer scheduler, metrics,
+        // and /metrics and /health/* on Hummingbird.
         .target(
             name: "CarepathRuntime",
-            dependencies: ["CarepathStore", "Kafka", "Pathway", "CarepathJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CarepathStore", "Kafka", "Pathway", "CarepathJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictConcurrency
         ),
         // Operators' tools: replay into a fresh store, what-if, inspect, republish.

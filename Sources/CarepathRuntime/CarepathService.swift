@@ -48,7 +48,11 @@ public final class CarepathService: Sendable {
     private let kafka: KafkaConfiguration
     private let store: any EventStore
     private let logger: Logger
+    /// The figures `/metrics` exports; nothing here reads them back to decide anything.
     public let metrics: RuntimeMetrics
+    /// Readiness, the assignment, the outbox backlog and the pause: what
+    /// `/health/ready` and backpressure read.
+    public let status: RuntimeStatus
     private let clock: WallClock
     private let stopping = Mutex(false)
 
@@ -57,15 +61,18 @@ public final class CarepathService: Sendable {
     ///   - kafka: `bootstrap.servers` and any librdkafka properties.
     ///   - store: the event store; the service does not close it.
     ///   - logger: structured logs, with ids, never patient payloads at info level.
-    ///   - metrics: where figures go.
+    ///   - metrics: where figures go; `nil`: figures of the service's own, for the settings' input topic.
+    ///   - status: where the control signals go; `nil`: a status of the service's own, reporting to `metrics`.
     ///   - clock: the wall clock (dead letters' `receivedAt`, due timers).
     public init(settings: Settings, kafka: KafkaConfiguration, store: any EventStore, logger: Logger,
-                metrics: RuntimeMetrics = RuntimeMetrics(), clock: WallClock = .system) {
+                metrics: RuntimeMetrics? = nil, status: RuntimeStatus? = nil, clock: WallClock = .system) {
         self.settings = settings
         self.kafka = kafka
         self.store = store
         self.logger = logger
+        let metrics = metrics ?? RuntimeMetrics(inputTopic: settings.topics.input)
         self.metrics = metrics
+        self.status = status ?? RuntimeStatus(reportingTo: metrics)
         self.clock = clock
     }
 
@@ -116,7 +123,7 @@ public final class CarepathService: Sendable {
             logger: logger)
         // Rows committed from here on are handed to the relay in memory;
         // older ones (left by a crash or a stop) it reads from the store.
-        let relay = OutboxRelay(store: store, producer: producer, logger: logger, metrics: metrics, clock: clock,
+        let relay = OutboxRelay(store: store, producer: producer, logger: logger, metrics: metrics, status: status, clock: clock,
                                 retryMilliseconds: settings.outboxRetryMilliseconds,
                                 handOverFrom: try await store.nextOutboxSequence())
         let scheduler = TimerScheduler(store: store, producer: producer, inputTopic: inputTopic, logger: logger,
@@ -153,7 +160,10 @@ public final class CarepathService: Sendable {
         }
         await consumer.close()
         try? await producer.shutdown(timeout: .seconds(10))
-        metrics.update { $0.ready = false }
+        status.update {
+            $0.readiness = .stopped
+            $0.assignedPartitions = []
+        }
         if let failure {
             logger.error("carepath stopped on an error", metadata: ["error": "\(failure)"])
             throw failure
@@ -193,10 +203,8 @@ public final class CarepathService: Sendable {
             for tp in assignment {
                 if let high = consumer.lastKnownHighWatermark(tp) { lag[tp.partition] = max(0, high - (offsets.next(tp) ?? 0)) }
             }
-            metrics.update {
-                $0.ready = !assignment.isEmpty || $0.ready
-                $0.lag = lag
-            }
+            status.assigned(Set(assignment.map(\.partition)))
+            metrics.recordLag(lag)
             // A message before the book's next offset was processed already (a
             // seek raced a fetch): skipping it is what exactly-once requires.
             let fresh = messages.filter { $0.offset >= offsets.next($0.topicPartition) ?? 0 }
@@ -252,16 +260,16 @@ public final class CarepathService: Sendable {
                 }
             }
             // Backpressure: stop reading while the outbox is far behind.
-            let backlog = metrics.snapshot.outboxBacklog
+            let backlog = status.current.outboxBacklog
             if !paused, backlog > settings.outboxHighWatermark, !assignment.isEmpty {
                 try await consumer.pause(Array(assignment))
                 paused = true
-                metrics.update { $0.paused = true }
+                status.update { $0.paused = true }
                 logger.notice("consumption paused: the outbox is behind", metadata: ["outbox.backlog": "\(backlog)"])
             } else if paused, backlog < settings.outboxLowWatermark {
                 try await consumer.resume(Array(assignment))
                 paused = false
-                metrics.update { $0.paused = false }
+                status.update { $0.paused = false }
                 logger.notice("consumption resumed", metadata: ["outbox.backlog": "\(backlog)"])
             }
             let now = clock.now()
@@ -270,7 +278,7 @@ public final class CarepathService: Sendable {
                 let s = metrics.snapshot
                 logger.info("progress", metadata: [
                     "events.consumed": "\(s.consumed)", "events.processed": "\(s.applied)",
-                    "events.dead_lettered": "\(s.deadLettered.values.reduce(0, +))", "outbox.backlog": "\(s.outboxBacklog)",
+                    "events.dead_lettered": "\(s.deadLettered.values.reduce(0, +))", "outbox.backlog": "\(status.current.outboxBacklog)",
                     "timers.pending": "\(s.timersPending)",
                 ])
             }

@@ -17,6 +17,7 @@ public final class OutboxRelay: Sendable {
     private let producer: KafkaProducer
     private let logger: Logger
     private let metrics: RuntimeMetrics
+    private let status: RuntimeStatus
     private let clock: WallClock
     private let retryDelay: Int64
     private let doorbell = Doorbell()
@@ -33,6 +34,9 @@ public final class OutboxRelay: Sendable {
     /// - Parameters:
     ///   - store: where the outbox is.
     ///   - producer: an idempotent producer.
+    ///   - metrics: where deliveries are counted.
+    ///   - status: where the backlog goes, for backpressure (and from there to
+    ///     `metrics`); `nil`: a status of the relay's own, reporting to `metrics`.
     ///   - retryMilliseconds: how long a failed row waits before it is sent again.
     ///   - roundSize: rows per round.
     ///   - handOverFrom: the store's ``EventStore/nextOutboxSequence()`` before
@@ -41,12 +45,13 @@ public final class OutboxRelay: Sendable {
     ///     back, and only older rows and retries are read from the store. `nil`:
     ///     every row is read from the store.
     public init(store: any EventStore, producer: KafkaProducer, logger: Logger, metrics: RuntimeMetrics,
-                clock: WallClock = .system, retryMilliseconds: Int = 5_000, roundSize: Int = 10_000,
+                status: RuntimeStatus? = nil, clock: WallClock = .system, retryMilliseconds: Int = 5_000, roundSize: Int = 10_000,
                 handOverFrom: Int64? = nil) {
         self.store = store
         self.producer = producer
         self.logger = logger
         self.metrics = metrics
+        self.status = status ?? RuntimeStatus(reportingTo: metrics)
         self.clock = clock
         self.retryDelay = Int64(retryMilliseconds)
         self.roundSize = roundSize
@@ -123,7 +128,7 @@ public final class OutboxRelay: Sendable {
                 // the store here would hold the next round behind a commit.
                 if !started {
                     let backlog = try await store.outboxBacklog()
-                    metrics.update { $0.outboxBacklog = backlog }
+                    status.outboxBacklog(backlog)
                 }
             }
             group.cancelAll()
@@ -174,7 +179,7 @@ public final class OutboxRelay: Sendable {
             if rows.count < roundSize { break }
         }
         let backlog = try await store.outboxBacklog()
-        metrics.update { $0.outboxBacklog = backlog }
+        status.outboxBacklog(backlog)
         return confirmed
     }
 
@@ -214,11 +219,8 @@ public final class OutboxRelay: Sendable {
             ])
         }
         let backlog = try await store.outboxBacklog()
-        metrics.update {
-            $0.published += delivered.count
-            $0.publishFailures += failures.count
-            $0.outboxBacklog = backlog
-        }
+        metrics.recordDeliveries(published: delivered.count, failed: failures.count)
+        status.outboxBacklog(backlog)
         return delivered.count
     }
 }

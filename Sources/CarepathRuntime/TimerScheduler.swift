@@ -78,11 +78,7 @@ public final class TimerScheduler: Sendable {
             if delivered.count < due.count || due.count < 1_000 { break }
         }
         let statistics = try await store.statistics(now: now)
-        metrics.update {
-            $0.timersAnnounced += announced
-            $0.timersPending = statistics.timersPending
-            $0.timersDue = statistics.timersDue
-        }
+        metrics.recordTimers(announced: announced, pending: statistics.timersPending, due: statistics.timersDue)
         if announced > 0 { logger.debug("timers announced", metadata: ["timers": "\(announced)"]) }
         return announced
     }

@@ -117,7 +117,7 @@ enum PipelineBenchmark {
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
                                       kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, extraProperties), store: store, logger: logger)
         let running = Task { try await service.run() }
-        while !service.metrics.snapshot.ready { try await Task.sleep(for: .milliseconds(20)) }
+        while !service.status.current.isReady { try await Task.sleep(for: .milliseconds(20)) }
 
         let reader = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "1"]),

@@ -99,7 +99,7 @@ struct LiveDemo {
         let expected = OfflineEvaluator.evaluate(jsonl: Array(fed.joined(separator: [0x0A])) + [0x0A], until: WallClock.system.now())
             .filter { $0.topic == topics.domainEvents || $0.topic == topics.deadLetters }.count
         let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, service.metrics.snapshot.published < expected || service.metrics.snapshot.outboxBacklog > 0 {
+        while ContinuousClock.now < deadline, service.metrics.snapshot.published < expected || service.status.current.outboxBacklog > 0 {
             try await Task.sleep(for: .milliseconds(200))
         }
         try await Task.sleep(for: .milliseconds(500))

@@ -78,36 +78,40 @@ struct Run: AsyncParsableCommand {
 
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (name, value) in configuration.kafkaProperties { kafka[name] = value }
-        let metrics = RuntimeMetrics()
+        let metrics = RuntimeMetrics(inputTopic: configuration.topics.input)
+        let status = RuntimeStatus(reportingTo: metrics)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                      store: store, logger: logger, metrics: metrics)
+                                      store: store, logger: logger, metrics: metrics, status: status)
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
             logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
             service.stop()
         }
+        defer {
+            signals.cancel()
+            withExtendedLifetime(cluster) {}
+        }
         var server: MetricsServer?
         if configuration.metricsPort != 0 {
             do {
-                server = try MetricsServer(host: configuration.metricsHost, port: configuration.metricsPort, metrics: metrics,
-                                           inputTopic: configuration.topics.input, logger: logger)
+                server = try await MetricsServer.start(host: configuration.metricsHost, port: configuration.metricsPort,
+                                                       metrics: metrics, status: status, logger: logger)
             } catch {
+                await store.close()
                 throw CommandFailure("\(error)")
             }
-        }
-        defer {
-            server?.stop()
-            signals.cancel()
-            withExtendedLifetime(cluster) {}
         }
         do {
             try await service.run()
         } catch let error as KafkaError {
+            await server?.stop()
             await store.close()
             throw CommandFailure("\(error.message)\(error.message.contains("bootstrap") ? "" : " (brokers: \(bootstrap))")")
         } catch {
+            await server?.stop()
             await store.close()
             throw CommandFailure("\(error)")
         }
+        await server?.stop()
         await store.close()
     }
 }

@@ -9,8 +9,10 @@ import Darwin
 #endif
 
 /// Tests of ``MetricsServer`` over real HTTP on 127.0.0.1, port chosen by the
-/// system. The client is a plain blocking socket with a 2 s receive timeout:
-/// the server answers and closes, so a reply is read to its end of file.
+/// system. The client is a plain blocking socket with a 2 s receive timeout;
+/// it asks the server to close after answering (`Connection: close`), so a
+/// reply is read to its end of file. (The server answers on a thread of its
+/// own, so a test blocked on a socket holds up none of its work.)
 @Suite("MetricsServer: /metrics and health probes over HTTP")
 struct MetricsServerUnitTests {
     /// One HTTP reply as read back.
@@ -88,36 +90,43 @@ struct MetricsServerUnitTests {
     }
 
     /// Runs `body` with a server on a free port of 127.0.0.1, stopping it after.
-    static func withServer(_ metrics: RuntimeMetrics = RuntimeMetrics(), _ body: (MetricsServer, RuntimeMetrics) throws -> Void) throws {
-        let server = try MetricsServer(host: "127.0.0.1", port: 0, metrics: metrics, inputTopic: "clinical.events", logger: testLogger)
-        defer { server.stop() }
-        try body(server, metrics)
+    static func withServer(_ metrics: RuntimeMetrics = RuntimeMetrics(), status: RuntimeStatus? = nil,
+                           _ body: (MetricsServer, RuntimeMetrics, RuntimeStatus) async throws -> Void) async throws {
+        let status = status ?? RuntimeStatus(reportingTo: metrics)
+        let server = try await MetricsServer.start(host: "127.0.0.1", port: 0, metrics: metrics, status: status, logger: testLogger)
+        do {
+            try await body(server, metrics, status)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 
     @Test("port 0 picks a free port")
-    func picksAPort() throws {
-        try Self.withServer { server, _ in
+    func picksAPort() async throws {
+        try await Self.withServer { server, _, _ in
             #expect(server.port > 0)
             #expect(server.port <= 65_535)
         }
     }
 
     @Test("GET /metrics answers 200 with the Prometheus content type and the metrics text")
-    func metrics() throws {
+    func metrics() async throws {
         // Given figures recorded
         let metrics = RuntimeMetrics()
         var summary = BatchDecider.Summary()
         summary.consumed = 7
         summary.deadLettered = [.invalidJSON: 2]
         metrics.recordBatch(summary, seconds: 0.01)
-        try Self.withServer(metrics) { server, metrics in
+        try await Self.withServer(metrics) { server, metrics, _ in
             // When scraped (with a query string, which is ignored)
             let reply = try Self.get("/metrics?x=1", port: server.port)
 
             // Then
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
-            #expect(reply.body == metrics.prometheusText(inputTopic: "clinical.events"))
+            #expect(reply.body == metrics.prometheusText())
             #expect(reply.headers["content-length"] == String(reply.body.utf8.count))
             #expect(reply.body.contains("carepath_events_consumed_total 7\n"))
             #expect(reply.body.contains("carepath_events_dead_lettered_total{reason=\"invalid-json\"} 2\n"))
@@ -125,8 +134,8 @@ struct MetricsServerUnitTests {
     }
 
     @Test("GET /health/live answers 200")
-    func live() throws {
-        try Self.withServer { server, _ in
+    func live() async throws {
+        try await Self.withServer { server, _, _ in
             let reply = try Self.get("/health/live", port: server.port)
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"] == "application/json")
@@ -135,30 +144,35 @@ struct MetricsServerUnitTests {
     }
 
     @Test("GET /health/ready answers 503 until the runtime is ready, then 200")
-    func ready() throws {
-        try Self.withServer { server, metrics in
+    func ready() async throws {
+        try await Self.withServer { server, metrics, status in
             // Given a runtime not yet ready
             let before = try Self.get("/health/ready", port: server.port)
             #expect(before.status == 503)
             #expect(before.body.contains("starting"))
 
             // When it becomes ready
-            metrics.update { $0.ready = true }
+            status.update { $0.readiness = .ready }
 
             // Then
             let after = try Self.get("/health/ready", port: server.port)
             #expect(after.status == 200)
             #expect(after.body.contains("\"ready\""))
 
-            // and 503 again once it is no longer ready (it stops)
-            metrics.update { $0.ready = false }
-            #expect(try Self.get("/health/ready", port: server.port).status == 503)
+            // and 503 again once it is no longer ready (it stops), saying so
+            status.update { $0.readiness = .stopped }
+            let stopped = try Self.get("/health/ready", port: server.port)
+            #expect(stopped.status == 503)
+            #expect(stopped.body.contains("\"stopped\""))
+
+            // and /metrics reports what readiness said, without being read by it
+            #expect(metrics.prometheusText().contains("carepath_ready 0\n"))
         }
     }
 
     @Test("an unknown path answers 404")
-    func notFound() throws {
-        try Self.withServer { server, _ in
+    func notFound() async throws {
+        try await Self.withServer { server, _, _ in
             let reply = try Self.get("/nope", port: server.port)
             #expect(reply.status == 404)
             #expect(reply.body.contains("/metrics"))
@@ -167,54 +181,81 @@ struct MetricsServerUnitTests {
     }
 
     @Test("POST answers 405")
-    func post() throws {
-        try Self.withServer { server, _ in
+    func post() async throws {
+        try await Self.withServer { server, _, _ in
             let reply = try Self.exchange("POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                                       port: server.port)
             #expect(reply.status == 405)
+            #expect(reply.headers["allow"] == "GET, HEAD")
+        }
+    }
+
+    @Test("HEAD answers like GET, with the Content-Length of the body it leaves out")
+    func head() async throws {
+        try await Self.withServer { server, _, _ in
+            let get = try Self.get("/health/live", port: server.port)
+            let head = try Self.exchange("HEAD /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", port: server.port)
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
+            #expect(head.headers["content-length"] == String(get.body.utf8.count))
+            #expect(head.headers["content-type"] == "application/json")
+        }
+    }
+
+    @Test("a keep-alive connection is answered request after request")
+    func keepAlive() async throws {
+        try await Self.withServer { server, _, _ in
+            // Two requests on one connection, the second asking to close: both answered, in order.
+            let request = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                + "GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            let first = try Self.exchange(request, port: server.port)
+            #expect(first.status == 200)
+            #expect(first.body.contains("HTTP/1.1 503 Service Unavailable\r\n"))
         }
     }
 
     @Test("several requests in a row are each answered")
-    func sequential() throws {
-        try Self.withServer { server, _ in
+    func sequential() async throws {
+        try await Self.withServer { server, _, _ in
             let statuses = try (0..<5).map { _ in try Self.get("/health/live", port: server.port).status }
             #expect(statuses == [200, 200, 200, 200, 200])
         }
     }
 
     @Test("after stop, a connection is refused; stopping twice is harmless")
-    func stop() throws {
+    func stop() async throws {
         // Given a running server that answers
-        let server = try MetricsServer(host: "127.0.0.1", port: 0, metrics: RuntimeMetrics(), inputTopic: "clinical.events",
-                                       logger: testLogger)
+        let server = try await MetricsServer.start(host: "127.0.0.1", port: 0, metrics: RuntimeMetrics(), status: RuntimeStatus(),
+                                                   logger: testLogger)
         #expect(try Self.get("/health/live", port: server.port).status == 200)
 
         // When it stops
-        server.stop()
+        await server.stop()
 
         // Then connecting is refused
         let error = #expect(throws: ClientError.self) { try Self.get("/health/live", port: server.port) }
         #expect(error?.code == ECONNREFUSED)
-        server.stop()
+        await server.stop()
     }
 
     @Test("a host that is not an IPv4 address is refused with a helpful error")
-    func badHost() {
-        let error = #expect(throws: (any Error).self) {
-            _ = try MetricsServer(host: "localhost", port: 0, metrics: RuntimeMetrics(), inputTopic: "clinical.events", logger: testLogger)
+    func badHost() async {
+        let error = await #expect(throws: (any Error).self) {
+            _ = try await MetricsServer.start(host: "localhost", port: 0, metrics: RuntimeMetrics(), status: RuntimeStatus(), logger: testLogger)
         }
         #expect("\(error.map { "\($0)" } ?? "")".contains("CAREPATH_METRICS_HOST"))
     }
 
     @Test("a port already in use is refused with an error naming the address")
-    func portInUse() throws {
-        try Self.withServer { server, _ in
-            let error = #expect(throws: (any Error).self) {
-                _ = try MetricsServer(host: "127.0.0.1", port: server.port, metrics: RuntimeMetrics(), inputTopic: "clinical.events",
-                                      logger: testLogger)
+    func portInUse() async throws {
+        try await Self.withServer { server, _, _ in
+            let error = await #expect(throws: (any Error).self) {
+                _ = try await MetricsServer.start(host: "127.0.0.1", port: server.port, metrics: RuntimeMetrics(), status: RuntimeStatus(),
+                                                  logger: testLogger)
             }
-            #expect("\(error.map { "\($0)" } ?? "")".contains("127.0.0.1:\(server.port)"))
+            let message = "\(error.map { "\($0)" } ?? "")"
+            #expect(message.contains("127.0.0.1:\(server.port)"))
+            #expect(message.contains("--metrics-port"))
         }
     }
 }

@@ -60,7 +60,7 @@ extension RuntimeClusterTests {
                 let lag = running.service.metrics.snapshot.lag
                 return lag.count == harness.partitions && lag.values.allSatisfy { $0 == 0 }
             }
-            #expect(running.service.metrics.prometheusText(inputTopic: harness.topics.input)
+            #expect(running.service.metrics.prometheusText()
                 .contains("carepath_consumer_lag{topic=\"clinical.events\",partition=\"3\"} 0\n"))
             try await running.stop()
             await reader.close()

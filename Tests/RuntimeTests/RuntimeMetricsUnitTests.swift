@@ -2,13 +2,14 @@
 import Pathway
 import Testing
 
-/// Unit tests of ``RuntimeMetrics/prometheusText(inputTopic:)``: the figures
-/// recorded come out as exact Prometheus text-format samples.
+/// Unit tests of ``RuntimeMetrics/prometheusText()``: the figures recorded
+/// through swift-metrics come out of the swift-prometheus registry as exact
+/// Prometheus text-format samples.
 @Suite("RuntimeMetrics: Prometheus text exposition")
 struct RuntimeMetricsUnitTests {
     /// Two batches with known summaries; latencies chosen to be exact in binary (so the sum prints exactly).
-    static func twoBatches() -> RuntimeMetrics {
-        let metrics = RuntimeMetrics()
+    static func twoBatches(inputTopic: String = "clinical.events") -> RuntimeMetrics {
+        let metrics = RuntimeMetrics(inputTopic: inputTopic)
         var first = BatchDecider.Summary()
         first.consumed = 5
         first.applied = 3
@@ -38,7 +39,7 @@ struct RuntimeMetricsUnitTests {
     @Test("recorded batches come out as exact counter samples")
     func counters() {
         // Given two recorded batches
-        let text = Self.twoBatches().prometheusText(inputTopic: "clinical.events")
+        let text = Self.twoBatches().prometheusText()
         let lines = Set(text.split(separator: "\n").map(String.init))
 
         // Then the counters are the sums
@@ -64,7 +65,7 @@ struct RuntimeMetricsUnitTests {
 
     @Test("each metric has HELP and TYPE lines, the input topic in its help")
     func helpAndType() {
-        let text = Self.twoBatches().prometheusText(inputTopic: "custom.input")
+        let text = Self.twoBatches(inputTopic: "custom.input").prometheusText()
         let lines = text.split(separator: "\n").map(String.init)
         for (name, type) in [
             ("carepath_events_consumed_total", "counter"), ("carepath_events_processed_total", "counter"),
@@ -88,7 +89,7 @@ struct RuntimeMetricsUnitTests {
 
     @Test("the latency histogram's buckets are cumulative, with +Inf, _sum and _count")
     func histogram() {
-        let samples = Self.samples(Self.twoBatches().prometheusText(inputTopic: "clinical.events"))
+        let samples = Self.samples(Self.twoBatches().prometheusText())
         let expected: [(String, String)] = [
             ("0.001", "0"), ("0.0025", "0"), ("0.005", "1"), ("0.01", "1"), ("0.025", "1"), ("0.05", "1"),
             ("0.1", "1"), ("0.25", "1"), ("0.5", "2"), ("1.0", "2"), ("2.5", "2"), ("+Inf", "2"),
@@ -107,7 +108,7 @@ struct RuntimeMetricsUnitTests {
         let metrics = RuntimeMetrics()
         metrics.recordBatch(BatchDecider.Summary(), seconds: 0.005)
         metrics.recordBatch(BatchDecider.Summary(), seconds: 30)
-        let samples = Self.samples(metrics.prometheusText(inputTopic: "clinical.events"))
+        let samples = Self.samples(metrics.prometheusText())
         #expect(samples["carepath_batch_duration_seconds_bucket{le=\"0.0025\"}"] == "0")
         #expect(samples["carepath_batch_duration_seconds_bucket{le=\"0.005\"}"] == "1")
         #expect(samples["carepath_batch_duration_seconds_bucket{le=\"2.5\"}"] == "1")
@@ -119,20 +120,17 @@ struct RuntimeMetricsUnitTests {
     func gauges() {
         // Given figures set by the runtime
         let metrics = RuntimeMetrics()
-        metrics.update {
-            $0.lag = [10: 3, 2: 12, 0: 0]
+        metrics.recordLag([10: 3, 2: 12, 0: 0])
+        metrics.recordTimers(announced: 9, pending: 6, due: 2)
+        metrics.recordDeliveries(published: 120, failed: 4)
+        RuntimeStatus(reportingTo: metrics).update {
             $0.outboxBacklog = 41
-            $0.timersPending = 6
-            $0.timersDue = 2
-            $0.timersAnnounced = 9
-            $0.published = 120
-            $0.publishFailures = 4
             $0.paused = true
-            $0.ready = true
+            $0.readiness = .ready
         }
 
         // When rendered
-        let text = metrics.prometheusText(inputTopic: "clinical.events")
+        let text = metrics.prometheusText()
         let lines = text.split(separator: "\n").map(String.init)
 
         // Then the lag samples are in partition order (numeric, not textual)
@@ -153,8 +151,8 @@ struct RuntimeMetricsUnitTests {
     func parseable() throws {
         // Given a text with every kind of sample, labels included
         let metrics = Self.twoBatches()
-        metrics.update { $0.lag = [0: 5, 1: 7] }
-        let text = metrics.prometheusText(inputTopic: "clinical.events")
+        metrics.recordLag([0: 5, 1: 7])
+        let text = metrics.prometheusText()
 
         let comment = try Regex(#"# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+|TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))"#)
         let sample = try Regex(#"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\+Inf|-Inf|NaN)"#)
@@ -178,5 +176,79 @@ struct RuntimeMetricsUnitTests {
         }
         #expect(sampleCount > 30)
         #expect(text.last == "\n")
+    }
+    @Test("a partition no longer assigned leaves the lag; its HELP and TYPE stay")
+    func lagOfRevokedPartitions() {
+        // Given lag reported for three partitions
+        let metrics = RuntimeMetrics()
+        metrics.recordLag([0: 4, 1: 5, 2: 6])
+
+        // When the consumer holds only partition 1, then none
+        metrics.recordLag([1: 0])
+        let one = metrics.prometheusText().split(separator: "\n").filter { $0.hasPrefix("carepath_consumer_lag") }
+        metrics.recordLag([:])
+        let none = metrics.prometheusText()
+
+        // Then only what is held is reported
+        #expect(one == ["carepath_consumer_lag{topic=\"clinical.events\",partition=\"1\"} 0"])
+        #expect(!none.contains("carepath_consumer_lag{"))
+        #expect(none.contains("# TYPE carepath_consumer_lag gauge\n"))
+        #expect(metrics.snapshot.lag.isEmpty)
+    }
+
+    @Test("each RuntimeMetrics has a registry of its own: figures never mix")
+    func independentRegistries() {
+        let a = Self.twoBatches()
+        let b = RuntimeMetrics()
+        #expect(a.registry !== b.registry)
+        #expect(b.prometheusText().contains("carepath_events_consumed_total 0\n"))
+        #expect(a.prometheusText().contains("carepath_events_consumed_total 7\n"))
+        // Rendering twice gives the same text (a fixed order, not the registry's hash order).
+        #expect(a.prometheusText() == a.prometheusText())
+    }
+}
+
+/// ``RuntimeStatus``: the signals readiness and backpressure read, reported to the metrics.
+@Suite("RuntimeStatus: readiness and backpressure signals")
+struct RuntimeStatusUnitTests {
+    @Test("ready once a partition is assigned, through later rebalances, until stopped")
+    func readiness() {
+        let metrics = RuntimeMetrics()
+        let status = RuntimeStatus(reportingTo: metrics)
+        #expect(status.current.readiness == .starting)
+        #expect(status.current.readiness.reason == "no partitions assigned yet")
+
+        // An empty assignment (the group still joining) is not ready
+        status.assigned([])
+        #expect(!status.current.isReady)
+
+        // Assigned: ready, and /metrics says so
+        status.assigned([0, 3])
+        #expect(status.current.isReady)
+        #expect(status.current.assignedPartitions == [0, 3])
+        #expect(metrics.prometheusText().contains("carepath_ready 1\n"))
+
+        // A rebalance that takes every partition away for a moment does not flap readiness
+        status.assigned([])
+        #expect(status.current.isReady)
+
+        // Stopped: not ready, with a reason
+        status.update { $0.readiness = .stopped }
+        #expect(!status.current.isReady)
+        #expect(status.current.readiness.reason != nil)
+        #expect(metrics.prometheusText().contains("carepath_ready 0\n"))
+    }
+
+    @Test("the backlog and the pause are reported to the metrics, and read from the status")
+    func backlog() {
+        let metrics = RuntimeMetrics()
+        let status = RuntimeStatus(reportingTo: metrics)
+        status.outboxBacklog(120_001)
+        status.update { $0.paused = true }
+        #expect(status.current.outboxBacklog == 120_001)
+        #expect(status.current.paused)
+        let text = metrics.prometheusText()
+        #expect(text.contains("carepath_outbox_backlog 120001\n"))
+        #expect(text.contains("carepath_consumer_paused 1\n"))
     }
 }
