@@ -61,8 +61,7 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
 
     /// Delays every response of a broker (0 for none).
     public func setRoundTripTime(broker brokerId: Int32, _ rtt: Duration) throws(KafkaError) {
-        let ms = Int32(clamping: rtt.components.seconds * 1000 + rtt.components.attoseconds / 1_000_000_000_000_000)
-        let err = rd_kafka_mock_broker_set_rtt(cluster, brokerId, ms)
+        let err = rd_kafka_mock_broker_set_rtt(cluster, brokerId, rtt.librdkafkaMilliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "broker \(brokerId) round-trip time") }
     }
 

@@ -79,7 +79,7 @@ final class KafkaClient: @unchecked Sendable {
 
     /// ``checkReachable(timeoutMilliseconds:bootstrap:)`` off Swift's cooperative pool.
     func checkReachable(timeout: Duration, bootstrap: String) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = timeout.librdkafkaMilliseconds
         let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(KafkaError) {

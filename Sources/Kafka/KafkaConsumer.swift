@@ -165,7 +165,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The partition ids of `topic`, sorted.
     /// - Throws: ``KafkaError`` when no broker answers within `timeout` or the topic does not exist.
     public func partitions(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [Int32] {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         return try await onQueue { () throws(KafkaError) -> [Int32] in
             try self.client.partitions(of: topic, timeoutMilliseconds: ms, bootstrap: self.bootstrap)
         }
@@ -175,7 +175,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// offset the next message will get) of a partition.
     /// - Throws: ``KafkaError`` when the broker does not answer within `timeout`.
     public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> (low: Int64, high: Int64) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         return try await onQueue { () throws(KafkaError) -> (low: Int64, high: Int64) in
             try self.client.watermarks(partition, timeoutMilliseconds: ms)
         }
@@ -291,7 +291,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let failure = shared.state.withLock({ $0.closed ? KafkaError.usage("the consumer is closed") : $0.failure }) {
             return .failure(failure)
         }
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = timeout.librdkafkaMilliseconds
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
         defer { buffer.deallocate() }
         let n = rd_kafka_consume_batch_queue(consumerQueue, timeoutMs, buffer, maxMessages)
@@ -430,7 +430,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         try await onQueue { () throws(KafkaError) -> [TopicPartition: Int64] in
             let list = PartitionList.make(partitions.map { ($0, nil) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_committed(self.client.handle, list, Int32(timeout.components.seconds * 1000))
+            let err = rd_kafka_committed(self.client.handle, list, timeout.librdkafkaMilliseconds)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "committed offsets") }
             var out: [TopicPartition: Int64] = [:]
             for (tp, offset, _) in PartitionList.read(list) where offset >= 0 { out[tp] = offset }

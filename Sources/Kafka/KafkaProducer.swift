@@ -166,7 +166,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// about half a second).
     /// - Throws: ``KafkaError`` when no broker answers within `timeout`.
     public func prepare(topics: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { [client] in
                 do throws(KafkaError) {
@@ -189,7 +189,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every message produced so far is delivered or failed.
     /// - Throws: ``KafkaError`` when messages remain after `timeout`.
     public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         let err: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: rd_kafka_flush(self.client.handle, ms)) }
         }
