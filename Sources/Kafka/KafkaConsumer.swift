@@ -216,36 +216,63 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(handle, list) {
-                    let failure = KafkaError(taking: error, "incremental assign")
-                    shared.state.withLock { $0.failure = $0.failure ?? failure }
+                    fail(KafkaError(taking: error, "incremental assign of \(describe(partitions))"), "partition assignment failed",
+                         shared: shared, logger: logger)
                     return
                 }
             } else {
-                rd_kafka_assign(handle, list)
+                let err = rd_kafka_assign(handle, list)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    fail(KafkaError(err, "assign \(describe(partitions))"), "partition assignment failed", shared: shared, logger: logger)
+                    return
+                }
             }
             shared.state.withLock { $0.assignment.formUnion(partitions) }
             logger.info("partitions assigned", metadata: [
-                "kafka.partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))",
+                "kafka.partitions": "\(describe(partitions))",
                 "kafka.protocol": "\(cooperative ? "cooperative" : "eager")",
             ])
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             rebalance.revoked(partitions)
+            // A member that cannot give partitions back would go on reading
+            // what another member now owns: it stops instead.
             if cooperative {
-                if let error = rd_kafka_incremental_unassign(handle, list) { rd_kafka_error_destroy(error) }
+                if let error = rd_kafka_incremental_unassign(handle, list) {
+                    fail(KafkaError(taking: error, "incremental unassign of \(describe(partitions))"), "partition revocation failed",
+                         shared: shared, logger: logger)
+                }
             } else {
-                rd_kafka_assign(handle, nil)
+                let err = rd_kafka_assign(handle, nil)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    fail(KafkaError(err, "unassign \(describe(partitions))"), "partition revocation failed", shared: shared, logger: logger)
+                }
             }
             shared.state.withLock {
                 $0.assignment.subtract(partitions)
                 $0.paused.subtract(partitions)
             }
-            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))"])
+            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(describe(partitions))"])
         default:
             let failure = KafkaError(err, "rebalance")
             logger.error("rebalance failed", metadata: ["error": "\(failure.message)"])
-            rd_kafka_assign(handle, nil)
+            let err = rd_kafka_assign(handle, nil)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                fail(KafkaError(err, "unassign after a failed rebalance"), "partition revocation failed", shared: shared, logger: logger)
+            }
             shared.state.withLock { $0.assignment = [] }
         }
+    }
+
+    /// Stops the consumer with `failure` (the next ``poll(maxMessages:timeout:)``
+    /// throws it; an earlier failure wins) and logs it with librdkafka's error name.
+    private static func fail(_ failure: KafkaError, _ event: Logger.Message, shared: Shared, logger: Logger) {
+        logger.error(event, metadata: ["kafka.error.name": "\(failure.name)", "kafka.error.message": "\(failure.message)"])
+        shared.state.withLock { $0.failure = $0.failure ?? failure }
+    }
+
+    /// Partitions for logs and errors: `topic[0],topic[1]`, sorted.
+    private static func describe(_ partitions: [TopicPartition]) -> String {
+        partitions.sorted().map(\.description).joined(separator: ",")
     }
 
     /// An offset below the low watermark (data gone) or above the high one is an error.

@@ -21,7 +21,7 @@ public enum RawLibrdkafka {
 
     /// Reads `count` messages of `partitions` partitions of `topic` from their beginning, from a C loop.
     /// - Returns: messages and payload bytes read.
-    /// - Throws: ``KafkaError`` for a refused property.
+    /// - Throws: ``KafkaError`` for a refused property or a refused assignment.
     public static func consume(configuration: KafkaConfiguration, topic: String, partitions: Int, count: Int,
                                logger: Logger) throws(KafkaError) -> (messages: Int, bytes: Int) {
         var configuration = configuration
@@ -32,7 +32,8 @@ public enum RawLibrdkafka {
         rd_kafka_poll_set_consumer(client.handle)
         let list = PartitionList.make((0..<partitions).map { (TopicPartition(topic, Int32($0)), Int64(RD_KAFKA_OFFSET_BEGINNING)) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_assign(client.handle, list)
+        let err = rd_kafka_assign(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "assign \(topic)") }
         var bytes: Int64 = 0
         let read = carepath_raw_consume(client.handle, Int64(count), 1000, 5000, &bytes)
         rd_kafka_consumer_close(client.handle)
@@ -42,7 +43,7 @@ public enum RawLibrdkafka {
     /// Reads `count` messages of `topic` from their beginning and produces each
     /// to `outputTopic`, from a C loop: a pipe with no work in between.
     /// - Returns: the messages delivered to `outputTopic`.
-    /// - Throws: ``KafkaError`` for a refused property.
+    /// - Throws: ``KafkaError`` for a refused property or a refused assignment.
     public static func pipe(configuration: KafkaConfiguration, producerConfiguration: KafkaConfiguration, topic: String,
                             partitions: Int, outputTopic: String, count: Int, logger: Logger) throws(KafkaError) -> Int {
         var configuration = configuration
@@ -55,7 +56,8 @@ public enum RawLibrdkafka {
         rd_kafka_poll_set_consumer(consumer.handle)
         let list = PartitionList.make((0..<partitions).map { (TopicPartition(topic, Int32($0)), Int64(RD_KAFKA_OFFSET_BEGINNING)) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_assign(consumer.handle, list)
+        let err = rd_kafka_assign(consumer.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "assign \(topic)") }
         let delivered = carepath_raw_pipe(consumer.handle, producer.handle, outputTopic, Int64(count), 1000, 5000)
         rd_kafka_consumer_close(consumer.handle)
         return Int(delivered)
