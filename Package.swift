@@ -36,13 +36,22 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
-        // Debian's librdkafka-dev (2.0.2). Only the Kafka module imports these two.
+        // Debian's librdkafka-dev (2.0.2). Only the Kafka-layer modules (Kafka,
+        // KafkaBenchmarkSupport) import the C targets.
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .target(name: "CKafkaShim", dependencies: ["CRdKafka"]),
         // Kafka through librdkafka: consumer, producer, embedded cluster. No clinical knowledge.
         .target(
             name: "Kafka",
             dependencies: ["CRdKafka", "CKafkaShim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictConcurrency
+        ),
+        // Benchmark-only, linked by carepath-bench alone: the raw librdkafka C
+        // loops (CKafkaBenchmarkShim) and the Swift baseline that drives them.
+        .target(name: "CKafkaBenchmarkShim", dependencies: ["CRdKafka"]),
+        .target(
+            name: "KafkaBenchmarkSupport",
+            dependencies: ["Kafka", "CRdKafka", "CKafkaBenchmarkShim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),
         .executableTarget(
@@ -84,7 +93,7 @@ let package = Package(
         .target(name: "CarepathSimulation", dependencies: ["Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
         .executableTarget(
             name: "carepath-bench",
-            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation", "Kafka", "CarepathRuntime", "CarepathStore",
+            dependencies: ["Pathway", "CarepathJSON", "CarepathSimulation", "Kafka", "KafkaBenchmarkSupport", "CarepathRuntime", "CarepathStore",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictConcurrency
         ),

@@ -41,32 +41,49 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "create topic \(name)") }
     }
 
-    /// Makes metadata responses report `error` for `topic` (`KafkaError.Code`
-    /// values; 0 clears it): a topic that does not exist, or is not authorised.
+    // Fault injection, for tests only (`@_spi(Testing) import Kafka`).
+
+    /// Makes metadata responses report `error` for `topic`: a topic that does
+    /// not exist, or is not authorised.
+    /// - Parameters:
+    ///   - topic: the topic.
+    ///   - error: a ``KafkaError/Code`` value; 0 clears it.
+    @_spi(Testing)
     public func setTopicError(_ topic: String, _ error: Int32) {
         rd_kafka_mock_topic_set_error(cluster, topic, rd_kafka_resp_err_t(error))
     }
 
     /// Takes a broker down: its connections close and it accepts none.
+    /// - Parameter brokerId: the broker, 1 to ``brokerCount``.
+    /// - Throws: ``KafkaError`` for an unknown broker.
+    @_spi(Testing)
     public func setBrokerDown(_ brokerId: Int32) throws(KafkaError) {
         let err = rd_kafka_mock_broker_set_down(cluster, brokerId)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "broker \(brokerId) down") }
     }
 
     /// Brings a broker back up.
+    /// - Parameter brokerId: the broker, 1 to ``brokerCount``.
+    /// - Throws: ``KafkaError`` for an unknown broker.
+    @_spi(Testing)
     public func setBrokerUp(_ brokerId: Int32) throws(KafkaError) {
         let err = rd_kafka_mock_broker_set_up(cluster, brokerId)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "broker \(brokerId) up") }
     }
 
-    /// Delays every response of a broker (0 for none).
+    /// Delays every response of a broker.
+    /// - Parameters:
+    ///   - brokerId: the broker, 1 to ``brokerCount``.
+    ///   - rtt: the delay (`.zero` for none), in whole milliseconds rounded up.
+    /// - Throws: ``KafkaError`` for an unknown broker.
+    @_spi(Testing)
     public func setRoundTripTime(broker brokerId: Int32, _ rtt: Duration) throws(KafkaError) {
-        let ms = Int32(clamping: rtt.components.seconds * 1000 + rtt.components.attoseconds / 1_000_000_000_000_000)
-        let err = rd_kafka_mock_broker_set_rtt(cluster, brokerId, ms)
+        let err = rd_kafka_mock_broker_set_rtt(cluster, brokerId, rtt.librdkafkaMilliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "broker \(brokerId) round-trip time") }
     }
 
     /// Kafka protocol request kinds faults can be injected into.
+    @_spi(Testing)
     public enum Request: Int16, Sendable {
         case produce = 0
         case fetch = 1
@@ -82,7 +99,10 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
     }
 
     /// Makes the next requests of a kind fail with these errors, one each, in order.
-    /// - Parameter errors: librdkafka error codes (``KafkaError/code``), e.g. `KafkaError.Code.notLeaderForPartition`.
+    /// - Parameters:
+    ///   - request: the kind of request.
+    ///   - errors: librdkafka error codes (``KafkaError/code``), e.g. `KafkaError.Code.notLeaderForPartition`.
+    @_spi(Testing)
     public func failNextRequests(_ request: Request, with errors: [Int32]) {
         let codes = errors.map { rd_kafka_resp_err_t($0) }
         codes.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, request.rawValue, $0.count, $0.baseAddress) }
@@ -91,6 +111,7 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
 
 extension KafkaError {
     /// Error codes for fault injection.
+    @_spi(Testing)
     public enum Code {
         public static let notLeaderForPartition = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue
         public static let requestTimedOut = RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue

@@ -1,6 +1,6 @@
 internal import CRdKafka
 import Foundation
-import Logging
+package import Logging
 
 /// The callbacks librdkafka calls on its own threads, reached through the
 /// client's opaque pointer.
@@ -20,9 +20,34 @@ final class ClientCallbacks: @unchecked Sendable {
 
 /// An `rd_kafka_t` and what keeps its callbacks alive. Thread-safe as
 /// librdkafka's handle is; destroyed with the last reference.
-final class KafkaClient: @unchecked Sendable {
-    let handle: OpaquePointer
+///
+/// Package access lets the other Kafka-layer module, KafkaBenchmarkSupport,
+/// drive a handle carepath configured; nothing in its package interface
+/// names a C type.
+package final class KafkaClient: @unchecked Sendable {
+    /// The `rd_kafka_t *`.
+    package let handle: OpaquePointer
     let callbacks: ClientCallbacks
+
+    /// What a client does: librdkafka's `rd_kafka_type_t`.
+    package enum Role: Sendable {
+        case producer
+        case consumer
+    }
+
+    /// Creates a client that logs to `logger` as carepath's own do (for
+    /// KafkaBenchmarkSupport).
+    /// - Parameters:
+    ///   - role: producer or consumer.
+    ///   - configuration: librdkafka properties, passed through as given.
+    ///   - logger: librdkafka's logs and client errors go here.
+    ///   - configure: called with the `rd_kafka_conf_t *` just before the handle is created.
+    /// - Throws: ``KafkaError`` naming a refused property, or why librdkafka could not start.
+    package convenience init(_ role: Role, configuration: KafkaConfiguration, logger: Logger,
+                             configure: (OpaquePointer) -> Void = { _ in }) throws(KafkaError) {
+        try self.init(kind: role == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, configuration: configuration,
+                      callbacks: ClientCallbacks(logger: logger), configure: configure)
+    }
 
     /// Creates a client.
     /// - Throws: ``KafkaError`` naming a refused property, or why librdkafka could not start.
@@ -79,7 +104,7 @@ final class KafkaClient: @unchecked Sendable {
 
     /// ``checkReachable(timeoutMilliseconds:bootstrap:)`` off Swift's cooperative pool.
     func checkReachable(timeout: Duration, bootstrap: String) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = timeout.librdkafkaMilliseconds
         let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(KafkaError) {

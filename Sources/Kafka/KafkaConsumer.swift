@@ -1,6 +1,7 @@
 internal import CRdKafka
 import Dispatch
 public import Logging
+import Synchronization
 
 /// A consumer-group member that reads in batches, starting each assigned
 /// partition at the offset its caller supplies (the caller's store owns
@@ -47,7 +48,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let consumerQueue: OpaquePointer
     private let logger: Logger
     private let bootstrap: String
-    private let state: Locked<State>
+    private let shared: Shared
     private let readsHeaders: Bool
 
     private struct State {
@@ -55,6 +56,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         var paused: Set<TopicPartition> = []
         var failure: KafkaError?
         var closed = false
+    }
+
+    /// The state the consumer and its rebalance callback share. The callback
+    /// holds this, never the consumer: the client owns its callbacks, so a
+    /// callback holding the consumer would keep both alive forever.
+    private final class Shared: Sendable {
+        let state = Mutex(State())
     }
 
     /// Creates a consumer and subscribes it to `topics`.
@@ -90,14 +98,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.logger = logger
         self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
         self.queue = DispatchQueue(label: "carepath.kafka.consumer")
-        let state = Locked(State())
-        self.state = state
+        let shared = Shared()
+        self.shared = shared
         rd_kafka_poll_set_consumer(client.handle)
         self.consumerQueue = rd_kafka_queue_get_consumer(client.handle)
         // The callback gets the handle from librdkafka and must not capture the
         // client: the client owns its callbacks, and would never be destroyed.
         callbacks.rebalance = { [logger] handle, err, list in
-            Self.rebalanced(handle: handle, err: err, list: list, rebalance: rebalance, state: state, logger: logger)
+            Self.rebalanced(handle: handle, err: err, list: list, rebalance: rebalance, shared: shared, logger: logger)
         }
         guard !topics.isEmpty else { return }
         let subscription = PartitionList.make(topics.map { (TopicPartition($0, -1), nil) })
@@ -141,7 +149,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "assign") }
-        state.withLock { $0.assignment = Set(assignment.keys) }
+        shared.state.withLock { $0.assignment = Set(assignment.keys) }
     }
 
     /// The high watermark librdkafka last saw for a partition in a fetch
@@ -157,7 +165,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The partition ids of `topic`, sorted.
     /// - Throws: ``KafkaError`` when no broker answers within `timeout` or the topic does not exist.
     public func partitions(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [Int32] {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         return try await onQueue { () throws(KafkaError) -> [Int32] in
             try self.client.partitions(of: topic, timeoutMilliseconds: ms, bootstrap: self.bootstrap)
         }
@@ -167,7 +175,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// offset the next message will get) of a partition.
     /// - Throws: ``KafkaError`` when the broker does not answer within `timeout`.
     public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> (low: Int64, high: Int64) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         return try await onQueue { () throws(KafkaError) -> (low: Int64, high: Int64) in
             try self.client.watermarks(partition, timeoutMilliseconds: ms)
         }
@@ -179,7 +187,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private static func rebalanced(handle: OpaquePointer, err: rd_kafka_resp_err_t,
                                    list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, rebalance: Rebalance,
-                                   state: Locked<State>, logger: Logger) {
+                                   shared: Shared, logger: Logger) {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         let partitions = PartitionList.read(list).map(\.0)
         switch err {
@@ -203,41 +211,68 @@ public final class KafkaConsumer: @unchecked Sendable {
             } catch {
                 let failure = (error as? KafkaError) ?? KafkaError.usage("partition assignment refused: \(error)")
                 logger.error("partition assignment refused", metadata: ["error": "\(failure.message)"])
-                state.withLock { $0.failure = $0.failure ?? failure }
+                shared.state.withLock { $0.failure = $0.failure ?? failure }
                 return
             }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(handle, list) {
-                    let failure = KafkaError(taking: error, "incremental assign")
-                    state.withLock { $0.failure = $0.failure ?? failure }
+                    fail(KafkaError(taking: error, "incremental assign of \(describe(partitions))"), "partition assignment failed",
+                         shared: shared, logger: logger)
                     return
                 }
             } else {
-                rd_kafka_assign(handle, list)
+                let err = rd_kafka_assign(handle, list)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    fail(KafkaError(err, "assign \(describe(partitions))"), "partition assignment failed", shared: shared, logger: logger)
+                    return
+                }
             }
-            state.withLock { $0.assignment.formUnion(partitions) }
+            shared.state.withLock { $0.assignment.formUnion(partitions) }
             logger.info("partitions assigned", metadata: [
-                "kafka.partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))",
+                "kafka.partitions": "\(describe(partitions))",
                 "kafka.protocol": "\(cooperative ? "cooperative" : "eager")",
             ])
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             rebalance.revoked(partitions)
+            // A member that cannot give partitions back would go on reading
+            // what another member now owns: it stops instead.
             if cooperative {
-                if let error = rd_kafka_incremental_unassign(handle, list) { rd_kafka_error_destroy(error) }
+                if let error = rd_kafka_incremental_unassign(handle, list) {
+                    fail(KafkaError(taking: error, "incremental unassign of \(describe(partitions))"), "partition revocation failed",
+                         shared: shared, logger: logger)
+                }
             } else {
-                rd_kafka_assign(handle, nil)
+                let err = rd_kafka_assign(handle, nil)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    fail(KafkaError(err, "unassign \(describe(partitions))"), "partition revocation failed", shared: shared, logger: logger)
+                }
             }
-            state.withLock {
+            shared.state.withLock {
                 $0.assignment.subtract(partitions)
                 $0.paused.subtract(partitions)
             }
-            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))"])
+            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(describe(partitions))"])
         default:
             let failure = KafkaError(err, "rebalance")
             logger.error("rebalance failed", metadata: ["error": "\(failure.message)"])
-            rd_kafka_assign(handle, nil)
-            state.withLock { $0.assignment = [] }
+            let err = rd_kafka_assign(handle, nil)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                fail(KafkaError(err, "unassign after a failed rebalance"), "partition revocation failed", shared: shared, logger: logger)
+            }
+            shared.state.withLock { $0.assignment = [] }
         }
+    }
+
+    /// Stops the consumer with `failure` (the next ``poll(maxMessages:timeout:)``
+    /// throws it; an earlier failure wins) and logs it with librdkafka's error name.
+    private static func fail(_ failure: KafkaError, _ event: Logger.Message, shared: Shared, logger: Logger) {
+        logger.error(event, metadata: ["kafka.error.name": "\(failure.name)", "kafka.error.message": "\(failure.message)"])
+        shared.state.withLock { $0.failure = $0.failure ?? failure }
+    }
+
+    /// Partitions for logs and errors: `topic[0],topic[1]`, sorted.
+    private static func describe(_ partitions: [TopicPartition]) -> String {
+        partitions.sorted().map(\.description).joined(separator: ",")
     }
 
     /// An offset below the low watermark (data gone) or above the high one is an error.
@@ -262,7 +297,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The partitions currently assigned to this member.
-    public var assignment: Set<TopicPartition> { state.withLock { $0.assignment } }
+    public var assignment: Set<TopicPartition> { shared.state.withLock { $0.assignment } }
 
     /// Reads up to `maxMessages` messages, waiting at most `timeout` for the first.
     ///
@@ -280,10 +315,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private func pollNow(maxMessages: Int, timeout: Duration) -> Result<[KafkaMessage], KafkaError> {
-        if let failure = state.withLock({ $0.closed ? KafkaError.usage("the consumer is closed") : $0.failure }) {
+        if let failure = shared.state.withLock({ $0.closed ? KafkaError.usage("the consumer is closed") : $0.failure }) {
             return .failure(failure)
         }
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = timeout.librdkafkaMilliseconds
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
         defer { buffer.deallocate() }
         let n = rd_kafka_consume_batch_queue(consumerQueue, timeoutMs, buffer, maxMessages)
@@ -337,8 +372,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             messages.append(message(m, key: range.key.map { storage[$0] }, value: storage[range.value]))
         }
         if let fatal = KafkaError.fatal(of: client.handle) { failure = failure ?? fatal }
-        if let failure = failure ?? state.withLock({ $0.failure }) {
-            state.withLock { $0.failure = $0.failure ?? failure }
+        if let failure = failure ?? shared.state.withLock({ $0.failure }) {
+            shared.state.withLock { $0.failure = $0.failure ?? failure }
             return .failure(failure)
         }
         return .success(messages)
@@ -349,13 +384,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         return String(decoding: UnsafeRawBufferPointer(start: payload, count: m.pointee.len), as: UTF8.self)
     }
 
-    /// Topic names by librdkafka topic handle: one string per topic, not per message.
-    private let topicNames = Locked<[OpaquePointer: String]>([:])
+    /// Topic names by the address of librdkafka's topic handle: one string per
+    /// topic, not per message. (The address, not the pointer, is the key: a
+    /// pointer is not `Sendable`, so it cannot live behind a `Mutex`.)
+    private let topicNames = Mutex<[UInt: String]>([:])
 
     private func topicName(_ rkt: OpaquePointer) -> String {
-        if let name = topicNames.withLock({ $0[rkt] }) { return name }
+        let address = UInt(bitPattern: rkt)
+        if let name = topicNames.withLock({ $0[address] }) { return name }
         let name = String(cString: rd_kafka_topic_name(rkt))
-        topicNames.withLock { $0[rkt] = name }
+        topicNames.withLock { $0[address] = name }
         return name
     }
 
@@ -388,7 +426,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_pause_partitions(self.client.handle, list)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "pause") }
-            self.state.withLock { $0.paused.formUnion(partitions) }
+            self.shared.state.withLock { $0.paused.formUnion(partitions) }
         }
     }
 
@@ -398,7 +436,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_resume_partitions(self.client.handle, list)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "resume") }
-            self.state.withLock { $0.paused.subtract(partitions) }
+            self.shared.state.withLock { $0.paused.subtract(partitions) }
         }
     }
 
@@ -419,7 +457,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         try await onQueue { () throws(KafkaError) -> [TopicPartition: Int64] in
             let list = PartitionList.make(partitions.map { ($0, nil) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_committed(self.client.handle, list, Int32(timeout.components.seconds * 1000))
+            let err = rd_kafka_committed(self.client.handle, list, timeout.librdkafkaMilliseconds)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "committed offsets") }
             var out: [TopicPartition: Int64] = [:]
             for (tp, offset, _) in PartitionList.read(list) where offset >= 0 { out[tp] = offset }
@@ -431,7 +469,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
-                let alreadyClosed = self.state.withLock { s in
+                let alreadyClosed = self.shared.state.withLock { s in
                     defer { s.closed = true }
                     return s.closed
                 }

@@ -71,3 +71,8 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
                           message: "fatal: " + text(of: buffer), isFatal: true)
     }
 }
+
+/// The text of a NUL-terminated buffer librdkafka wrote an error into.
+func text(of buffer: [CChar]) -> String {
+    buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}

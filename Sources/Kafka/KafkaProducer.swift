@@ -2,6 +2,7 @@ internal import CKafkaShim
 internal import CRdKafka
 import Foundation
 public import Logging
+import Synchronization
 
 /// An idempotent producer whose ``send(_:)`` returns each message's delivery
 /// result: a message is reported delivered only once the broker has
@@ -13,8 +14,7 @@ public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
     private let logger: Logger
     private let bootstrap: String
-    private let running = Locked(true)
-    private let pollerDone = DispatchSemaphore(value: 0)
+    private let poller = Poller()
     /// Submitted batches, handed to librdkafka one after another by one task,
     /// in the order ``submit(_:)`` was called: librdkafka keeps a partition's
     /// order as it receives messages, so the hand-over itself must be ordered.
@@ -50,11 +50,11 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         self.logger = logger
         self.bootstrap = configuration["bootstrap.servers"] ?? "(no bootstrap.servers)"
-        let thread = Thread { [client, running, pollerDone] in
-            while running.withLock({ $0 }) {
+        let thread = Thread { [client, poller] in
+            while poller.running.withLock({ $0 }) {
                 rd_kafka_poll(client.handle, 100)
             }
-            pollerDone.signal()
+            poller.done.signal()
         }
         thread.name = "carepath.kafka.producer"
         thread.start()
@@ -74,7 +74,15 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     private func stopPolling() {
-        if running.withLock({ r in defer { r = false }; return r }) { pollerDone.wait() }
+        if poller.running.withLock({ r in defer { r = false }; return r }) { poller.done.wait() }
+    }
+
+    /// What the delivery-report thread shares with the producer: whether to
+    /// keep polling, and the signal it gives when it stops. The thread holds
+    /// this, not the producer, so dropping the producer stops the thread.
+    private final class Poller: Sendable {
+        let running = Mutex(true)
+        let done = DispatchSemaphore(value: 0)
     }
 
     /// Produces messages and waits until every one is delivered or failed.
@@ -158,7 +166,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// about half a second).
     /// - Throws: ``KafkaError`` when no broker answers within `timeout`.
     public func prepare(topics: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { [client] in
                 do throws(KafkaError) {
@@ -181,7 +189,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every message produced so far is delivered or failed.
     /// - Throws: ``KafkaError`` when messages remain after `timeout`.
     public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
-        let ms = Int32(clamping: timeout.components.seconds * 1000)
+        let ms = timeout.librdkafkaMilliseconds
         let err: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: rd_kafka_flush(self.client.handle, ms)) }
         }
@@ -226,7 +234,7 @@ private final class DeliveryBatch: @unchecked Sendable {
         var continuation: CheckedContinuation<[Result<DeliveredMessage, KafkaError>], Never>?
     }
 
-    private let state: Locked<State>
+    private let state: Mutex<State>
     /// One slot per message, each holding this batch: a message's opaque is
     /// its slot's address, from which the delivery callback finds the batch and
     /// the index without an allocation per message.
@@ -235,7 +243,7 @@ private final class DeliveryBatch: @unchecked Sendable {
 
     init(count: Int) {
         self.count = count
-        state = Locked(State(results: Array(repeating: nil, count: count), remaining: count))
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
         slots = .allocate(capacity: count)
         slots.initialize(repeating: Unmanaged.passUnretained(self), count: count)
     }

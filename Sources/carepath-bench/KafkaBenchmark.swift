@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import KafkaBenchmarkSupport
 import Logging
 
 /// `carepath-bench kafka`: raw librdkafka C loops against carepath's Swift

@@ -4,6 +4,7 @@ import CarepathStore
 import Foundation
 import Synchronization
 import Kafka
+import KafkaBenchmarkSupport
 import Logging
 import Pathway
 

@@ -1,5 +1,5 @@
 import Foundation
-import Kafka
+@_spi(Testing) import Kafka
 import Testing
 
 extension EmbeddedClusterTests {

@@ -1,7 +1,7 @@
 import CarepathRuntime
 import CarepathStore
 import Foundation
-import Kafka
+@_spi(Testing) import Kafka
 import Pathway
 import Testing
 
