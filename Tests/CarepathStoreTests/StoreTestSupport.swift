@@ -33,15 +33,17 @@ let now = Timestamp(rfc3339: "2026-11-22T09:00:00Z")!
 /// The store backends every test of `StoreConformanceTests` runs on.
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
+    case memory
 
     var testDescription: String { rawValue }
 
     /// Runs `body` on a fresh, empty store of this backend (a SQLite file in
-    /// a scratch folder), and closes it afterwards.
+    /// a scratch folder, or a new in-memory store), and closes it afterwards.
     func withFreshStore(_ body: (any EventStore) async throws -> Void) async throws {
         let folder = try ScratchFolder()
         let store: any EventStore = switch self {
         case .sqlite: try SQLiteEventStore(path: folder.store)
+        case .memory: InMemoryEventStore()
         }
         do {
             try await body(store)
