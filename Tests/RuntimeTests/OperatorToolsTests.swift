@@ -88,6 +88,16 @@ extension RuntimeClusterTests {
             #expect(try await rebuiltStore.unpublished(limit: 1, now: Timestamp(millisecondsSinceEpoch: .max)).isEmpty)
             await rebuiltStore.close()
 
+            // Into memory: the same comparison, nothing written
+            let inMemory = try runCarepath(["replay", "--brokers", harness.bootstrap, "--store", "sqlite:" + live, "--into", "memory:", "--json"],
+                                           folder: harness.folder)
+            #expect(inMemory.status == 0, "\(inMemory.stderr)")
+            let memoryReport = try inMemory.json()
+            #expect(memoryReport["identical"] as? Bool == true)
+            #expect((memoryReport["verdicts"] as? [String: Int]) == ["identical": patients.count])
+            #expect(memoryReport["rebuiltStore"] as? String == "memory: (discarded)")
+            #expect(memoryReport["consumed"] as? Int == report["consumed"] as? Int)
+
             // A replay that skips the first messages of partition 0 differs, and says so with exit status 1
             let partial = try runCarepath(["replay", "--brokers", harness.bootstrap, "--store", live,
                                            "--into", harness.folder.file("partial.sqlite"), "--from", "0=3"], folder: harness.folder)
