@@ -82,6 +82,7 @@ public struct StoreLocationError: Error, Sendable, Hashable, CustomStringConvert
     /// What is wrong, and the forms that are accepted.
     public var message: String
 
+    /// - Parameter message: what is wrong, and the forms that are accepted.
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }
