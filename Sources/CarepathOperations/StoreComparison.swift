@@ -63,7 +63,7 @@ public struct StoreComparison: Sendable, Hashable {
     /// Compares the streams of every patient of `live` and `replayed`.
     /// - Parameter chunk: patients read from each store at a time.
     /// - Throws: ``StoreError`` when a store cannot be read.
-    public static func compare(live: any EventStore, replayed: any EventStore, chunk: Int = 500) async throws(StoreError) -> StoreComparison {
+    public static func compare(live: any StreamStore, replayed: any StreamStore, chunk: Int = 500) async throws(StoreError) -> StoreComparison {
         let ids = Set(try await live.patientIds()).union(try await replayed.patientIds()).sorted()
         var patients: [PatientVerdict] = []
         patients.reserveCapacity(ids.count)

@@ -75,7 +75,7 @@ public struct StoreRebuild: Sendable {
     }
 
     /// Marks every pending outbox row published: the replay sends nothing.
-    static func markPublished(_ store: any EventStore, at now: Timestamp) async throws {
+    static func markPublished(_ store: any OutboxStore, at now: Timestamp) async throws {
         while true {
             let rows = try await store.unpublished(limit: 10_000, now: Timestamp(millisecondsSinceEpoch: .max))
             guard !rows.isEmpty else { return }

@@ -13,7 +13,7 @@ import Synchronization
 /// After a crash the rows not marked are sent again with their original
 /// `carepath-id`: at least once, never under a new id.
 public final class OutboxRelay: Sendable {
-    private let store: any EventStore
+    private let store: any OutboxStore
     private let producer: KafkaProducer
     private let logger: Logger
     private let metrics: RuntimeMetrics
@@ -32,19 +32,19 @@ public final class OutboxRelay: Sendable {
     private let retries = Mutex<(mayBeWaiting: Bool, failuresSeen: Int)>((true, 0))
 
     /// - Parameters:
-    ///   - store: where the outbox is.
+    ///   - store: where the outbox is (the relay uses nothing else of the store).
     ///   - producer: an idempotent producer.
     ///   - metrics: where deliveries are counted.
     ///   - status: where the backlog goes, for backpressure (and from there to
     ///     `metrics`); `nil`: a status of the relay's own, reporting to `metrics`.
     ///   - retryMilliseconds: how long a failed row waits before it is sent again.
     ///   - roundSize: rows per round.
-    ///   - handOverFrom: the store's ``EventStore/nextOutboxSequence()`` before
+    ///   - handOverFrom: the store's ``OutboxStore/nextOutboxSequence()`` before
     ///     anything was committed, when every row committed from then on is
     ///     handed to ``accept(_:)``: those rows are sent from memory, not read
     ///     back, and only older rows and retries are read from the store. `nil`:
     ///     every row is read from the store.
-    public init(store: any EventStore, producer: KafkaProducer, logger: Logger, metrics: RuntimeMetrics,
+    public init(store: any OutboxStore, producer: KafkaProducer, logger: Logger, metrics: RuntimeMetrics,
                 status: RuntimeStatus? = nil, clock: WallClock = .system, retryMilliseconds: Int = 5_000, roundSize: Int = 10_000,
                 handOverFrom: Int64? = nil) {
         self.store = store

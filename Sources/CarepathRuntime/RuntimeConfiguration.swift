@@ -13,7 +13,10 @@ public struct RuntimeConfiguration: Sendable, Hashable {
     /// Kafka bootstrap servers; `nil` starts the embedded cluster.
     public var brokers: String?
     public var group = "carepath"
+    /// The store setting as given (`CAREPATH_STORE`, `--store`): a SQLite
+    /// file path, `sqlite:PATH` or `memory:`; ``storeLocation`` is what it names.
     public var storePath = "carepath.sqlite"
+    /// How hard a SQLite store makes sure a commit survives; an in-memory store keeps nothing.
     public var storeDurability = SQLiteEventStore.Durability.full
     public var topics = TopicNames.standard
     /// A ruleset file (`{"thresholds": {...}}`); `nil` is the standard ruleset.
@@ -43,6 +46,19 @@ public struct RuntimeConfiguration: Sendable, Hashable {
     public var kafkaProperties: [String: String] = [:]
 
     public init() {}
+
+    /// The store ``storePath`` names, for ``StoreFactory/open(_:durability:readOnly:)``.
+    /// - Throws: ``ConfigurationError`` when `storePath` is not a file path,
+    ///   `sqlite:PATH` or `memory:` (a value set in code; applied settings are checked then).
+    public var storeLocation: StoreLocation {
+        get throws(ConfigurationError) {
+            do {
+                return try StoreLocation(parsing: storePath)
+            } catch {
+                throw ConfigurationError("CAREPATH_STORE: \(error.message)")
+            }
+        }
+    }
 
     /// The settings, by their environment name, in the order `config check` prints them.
     public static let settingNames = [
@@ -81,7 +97,14 @@ public struct RuntimeConfiguration: Sendable, Hashable {
             switch name {
             case "CAREPATH_BROKERS": brokers = value.isEmpty ? nil : value
             case "CAREPATH_GROUP": group = try text()
-            case "CAREPATH_STORE": storePath = try text()
+            case "CAREPATH_STORE":
+                let setting = try text()
+                do {
+                    _ = try StoreLocation(parsing: setting)
+                } catch {
+                    throw ConfigurationError("\(name) (\(origin)): \(error.message)")
+                }
+                storePath = setting
             case "CAREPATH_STORE_DURABILITY":
                 guard let d = SQLiteEventStore.Durability(rawValue: value) else {
                     throw ConfigurationError("\(name) (\(origin)) must be full or normal, not \"\(value)\"")
@@ -159,7 +182,7 @@ public struct RuntimeConfiguration: Sendable, Hashable {
         var out: [(String, String)] = [
             ("CAREPATH_BROKERS", brokers ?? "(embedded cluster)"),
             ("CAREPATH_GROUP", group),
-            ("CAREPATH_STORE", storePath),
+            ("CAREPATH_STORE", (try? storeLocation) == .memory ? "\(storePath) (in memory: everything is lost when carepath stops)" : storePath),
             ("CAREPATH_STORE_DURABILITY", storeDurability.rawValue),
             ("CAREPATH_RULESET", rulesetPath ?? "(standard \(Ruleset.standard.version))"),
             ("CAREPATH_TOPIC_INPUT", topics.input),

@@ -13,7 +13,7 @@ public final class TimerScheduler: Sendable {
     /// The CloudEvents `source` of the timer announcements.
     public static let source = "urn:carepath:timer"
 
-    private let store: any EventStore
+    private let store: any TimerStore
     private let producer: KafkaProducer
     private let inputTopic: String
     private let logger: Logger
@@ -21,7 +21,14 @@ public final class TimerScheduler: Sendable {
     private let clock: WallClock
     private let doorbell = Doorbell()
 
-    public init(store: any EventStore, producer: KafkaProducer, inputTopic: String, logger: Logger,
+    /// - Parameters:
+    ///   - store: where the timers are (the scheduler uses nothing else of the store).
+    ///   - producer: sends the `timer.fired` announcements.
+    ///   - inputTopic: where announcements go, and whose partitions the store knows patients by.
+    ///   - logger: failed announcements are logged.
+    ///   - metrics: announcements and the pending and due timers.
+    ///   - clock: the wall clock that decides what is due.
+    public init(store: any TimerStore, producer: KafkaProducer, inputTopic: String, logger: Logger,
                 metrics: RuntimeMetrics, clock: WallClock = .system) {
         self.store = store
         self.producer = producer
@@ -77,8 +84,8 @@ public final class TimerScheduler: Sendable {
             announced += delivered.count
             if delivered.count < due.count || due.count < 1_000 { break }
         }
-        let statistics = try await store.statistics(now: now)
-        metrics.recordTimers(announced: announced, pending: statistics.timersPending, due: statistics.timersDue)
+        let counts = try await store.timerCounts(dueBy: now)
+        metrics.recordTimers(announced: announced, pending: counts.pending, due: counts.due)
         if announced > 0 { logger.debug("timers announced", metadata: ["timers": "\(announced)"]) }
         return announced
     }

@@ -604,28 +604,36 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         }
     }
 
-    // MARK: - Figures
-
-    public func statistics(now: Timestamp) async throws(StoreError) -> StoreStatistics {
+    public func timerCounts(dueBy now: Timestamp) async throws(StoreError) -> TimerCounts {
         try await perform { db throws(StoreError) in
-            func count(_ sql: String, _ bind: Int64? = nil) throws(StoreError) -> Int {
-                let statement = try db.statement(sql)
-                if let bind { statement.bind(1, bind) }
-                try statement.step()
-                let value = statement.int(0)
-                statement.reset()
-                return value
-            }
-            return StoreStatistics(
-                patients: try count("SELECT count(*) FROM streams"),
-                domainEvents: try count("SELECT coalesce(sum(version), 0) FROM streams"),
-                outboxBacklog: try count("SELECT count(*) FROM outbox WHERE published_at IS NULL"),
-                timersPending: try count("SELECT count(*) FROM timers"),
-                timersDue: try count("SELECT count(*) FROM timers WHERE due_at <= ?", now.millisecondsSinceEpoch))
+            TimerCounts(pending: try Self.count(db, "SELECT count(*) FROM timers"),
+                        due: try Self.count(db, "SELECT count(*) FROM timers WHERE due_at <= ?", now.millisecondsSinceEpoch))
         }
     }
 
-    /// Every processed input, for checks: `(patientId, source, id)` with where it was read.
+    // MARK: - Figures
+
+    /// The integer the query `sql` (with at most one parameter) returns.
+    private static func count(_ db: SQLiteConnection, _ sql: String, _ bind: Int64? = nil) throws(StoreError) -> Int {
+        let statement = try db.statement(sql)
+        if let bind { statement.bind(1, bind) }
+        try statement.step()
+        let value = statement.int(0)
+        statement.reset()
+        return value
+    }
+
+    public func statistics(now: Timestamp) async throws(StoreError) -> StoreStatistics {
+        try await perform { db throws(StoreError) in
+            StoreStatistics(
+                patients: try Self.count(db, "SELECT count(*) FROM streams"),
+                domainEvents: try Self.count(db, "SELECT coalesce(sum(version), 0) FROM streams"),
+                outboxBacklog: try Self.count(db, "SELECT count(*) FROM outbox WHERE published_at IS NULL"),
+                timersPending: try Self.count(db, "SELECT count(*) FROM timers"),
+                timersDue: try Self.count(db, "SELECT count(*) FROM timers WHERE due_at <= ?", now.millisecondsSinceEpoch))
+        }
+    }
+
     public func processedInputs() async throws(StoreError) -> [StoreBatch.ProcessedInput] {
         try await perform { db throws(StoreError) in
             let statement = try db.statement(

@@ -55,7 +55,7 @@ enum PipelineBenchmark {
         var configuration = RuntimeConfiguration()
         // carepath's own default unless CAREPATH_BENCH_BATCH says otherwise.
         if let batch = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_BATCH"] ?? "") { configuration.batchSize = batch }
-        let store = try SQLiteEventStore(path: folder + "/throughput.sqlite", durability: durability)
+        let store = try StoreFactory.open(.sqlite(path: folder + "/throughput.sqlite"), durability: durability)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
                                       kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
         clock = ContinuousClock.now
@@ -114,7 +114,7 @@ enum PipelineBenchmark {
                                     start: WallClock.system.now()).lines()
         var configuration = RuntimeConfiguration()
         configuration.batchWaitMilliseconds = 2
-        let store = try SQLiteEventStore(path: folder + "/latency.sqlite", durability: durability)
+        let store = try StoreFactory.open(.sqlite(path: folder + "/latency.sqlite"), durability: durability)
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
                                       kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, extraProperties), store: store, logger: logger)
         let running = Task { try await service.run() }

@@ -21,8 +21,8 @@ struct Config: ParsableCommand {
                 Settings:
                   CAREPATH_BROKERS                 Kafka bootstrap servers (unset: an embedded cluster)
                   CAREPATH_GROUP                   consumer group (carepath)
-                  CAREPATH_STORE                   SQLite store file (carepath.sqlite)
-                  CAREPATH_STORE_DURABILITY        full (fsync every commit) or normal (full)
+                  CAREPATH_STORE                   store: a SQLite file path or sqlite:PATH; memory: keeps nothing (carepath.sqlite)
+                  CAREPATH_STORE_DURABILITY        SQLite: full (fsync every commit) or normal (full)
                   CAREPATH_RULESET                 ruleset file overriding thresholds (the standard ruleset)
                   CAREPATH_TOPIC_INPUT, _RECOMMENDATIONS, _TASKS, _EVENTS, _DLQ   topic names
                   CAREPATH_SESSION_TIMEOUT_MS      consumer group session timeout (10000)

@@ -25,7 +25,7 @@ struct Inspect: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The patient id (the CloudEvents subject).", valueName: "PATIENT"))
     var patient: String
 
-    @Option(name: .long, help: ArgumentHelp("The SQLite store file (default CAREPATH_STORE or carepath.sqlite).", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp("The store `carepath run` uses: a SQLite file path or sqlite:PATH (default CAREPATH_STORE or carepath.sqlite).", valueName: "PATH"))
     var store: String?
 
     @Option(name: .long, help: ArgumentHelp("A configuration file of CAREPATH_NAME=value lines.", valueName: "FILE"))
@@ -36,7 +36,7 @@ struct Inspect: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try RuntimeOptions.configuration(file: config, flags: store.map { [("CAREPATH_STORE", $0, "--store")] } ?? [])
-        let storeFile = try openExistingStore(configuration.storePath)
+        let storeFile = try openExistingStore(configuration, command: "inspect")
         let streams: [String: [DomainEvent]]
         do {
             streams = try await storeFile.streams(of: [patient])

@@ -35,7 +35,8 @@ struct LiveDemo {
         let folder = NSTemporaryDirectory() + "carepath-demo-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteEventStore(path: folder + "/carepath.sqlite")
+        // A file, not memory: `carepath inspect` reads it while the demo runs.
+        let store = try StoreFactory.open(.sqlite(path: folder + "/carepath.sqlite"))
 
         var configuration = RuntimeConfiguration()
         configuration.timerIntervalMilliseconds = 250

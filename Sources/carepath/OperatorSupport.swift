@@ -39,17 +39,40 @@ func kafkaConfiguration(_ configuration: RuntimeConfiguration, bootstrap: String
     return kafka
 }
 
+/// The store a configuration names.
+/// - Throws: ``CommandFailure`` when `CAREPATH_STORE` is not a file path, `sqlite:PATH` or `memory:`.
+func storeLocation(_ configuration: RuntimeConfiguration) throws -> StoreLocation {
+    do {
+        return try configuration.storeLocation
+    } catch {
+        throw CommandFailure(error.message)
+    }
+}
+
 /// Opens a store that must already exist (an operator never creates one by
 /// mistake), read-only: an operator's command never writes to or migrates
 /// the store of a running carepath.
-func openExistingStore(_ path: String) throws -> SQLiteEventStore {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw CommandFailure("no store at \(path); pass --store PATH or set CAREPATH_STORE to the file `carepath run` uses")
+/// - Parameters:
+///   - configuration: `CAREPATH_STORE` names the store.
+///   - command: the command, for messages.
+/// - Throws: ``CommandFailure`` for a missing file, `memory:` (an in-memory
+///   store lives only inside the carepath that created it), or a store that
+///   cannot be opened.
+func openExistingStore(_ configuration: RuntimeConfiguration, command: String) throws -> any EventStore {
+    let setting = configuration.storePath
+    let location = try storeLocation(configuration)
+    switch location {
+    case .sqlite(let path):
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("no store at \(path); pass --store PATH or set CAREPATH_STORE to the file `carepath run` uses")
+        }
+    case .memory:
+        throw CommandFailure("\(command) reads the store `carepath run` keeps, but \(setting) is an in-memory store: it exists only inside the carepath that created it; pass --store PATH (or sqlite:PATH) of the file `carepath run` uses")
     }
     do {
-        return try SQLiteEventStore(path: path, durability: .normal, readOnly: true)
+        return try StoreFactory.open(location, durability: .normal, readOnly: true)
     } catch {
-        throw CommandFailure("cannot open the store \(path): \(error)")
+        throw CommandFailure("cannot open the store \(setting): \(error)")
     }
 }
 

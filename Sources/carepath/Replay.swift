@@ -16,7 +16,11 @@ struct Replay: AsyncParsableCommand {
             Rebuild (--into): reads clinical.events from offset 0 of every partition (or from --from) up to the \
             end it has when the replay starts, applies it exactly as `carepath run` does (timer.fired events \
             honoured at their offsets) into a NEW store, publishing nothing, then compares every patient's \
-            stream with the live store (--store). Exit status 0 when they are identical, 1 when they differ.
+            stream with the live store (--store). Exit status 0 when they are identical, 1 when they differ. \
+            --into takes a file path or sqlite:PATH that must not exist yet (the rebuilt store is kept there, \
+            ready for `carepath run`), or memory: to check the live store without writing a file: the rebuilt \
+            store is then held in memory (the whole history at once) and discarded after the comparison. \
+            The live store must be a file: an in-memory store is not reachable from another process.
 
             What-if (--ruleset): re-evaluates the whole history under the configured ruleset and under \
             FILE, ignoring timer.fired events and firing timers by event time (up to --until, default now), \
@@ -29,6 +33,7 @@ struct Replay: AsyncParsableCommand {
             Examples:
               carepath replay --brokers kafka:9092 --store /var/lib/carepath/store.sqlite --into /tmp/rebuilt.sqlite
               carepath replay --brokers kafka:9092 --into /tmp/rebuilt.sqlite --from 0=1200,3=880
+              carepath replay --brokers kafka:9092 --store /var/lib/carepath/store.sqlite --into memory:
               carepath replay --brokers kafka:9092 --ruleset reassess-at-21-days.json
               carepath replay --ruleset stricter.json --json > what-if.json
             """
@@ -36,7 +41,7 @@ struct Replay: AsyncParsableCommand {
 
     @OptionGroup var options: RuntimeOptions
 
-    @Option(name: .long, help: ArgumentHelp("Rebuild into this new store file (must not exist).", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp("Rebuild into this new store: a file path or sqlite:PATH that must not exist, or memory: to compare only (nothing kept).", valueName: "PATH"))
     var into: String?
 
     @Option(name: .long, help: ArgumentHelp("Start offsets, PARTITION=OFFSET,... (others start at 0).", valueName: "P=O,..."))
@@ -60,6 +65,13 @@ struct Replay: AsyncParsableCommand {
         }
         if until != nil && ruleset == nil {
             throw ValidationError("--until belongs to a what-if; give --ruleset FILE too")
+        }
+        if let into {
+            do {
+                _ = try StoreLocation(parsing: into)
+            } catch {
+                throw ValidationError("--into: \(error.message)")
+            }
         }
     }
 
@@ -92,13 +104,19 @@ struct Replay: AsyncParsableCommand {
         }
 
         let into = into!
-        guard !FileManager.default.fileExists(atPath: into) else {
-            throw CommandFailure("\(into) already exists; replay rebuilds into a new store: give another --into path or remove it")
-        }
-        let live = try openExistingStore(configuration.storePath)
-        let rebuilt: SQLiteEventStore
+        let target: StoreLocation
         do {
-            rebuilt = try SQLiteEventStore(path: into, durability: .normal)
+            target = try StoreLocation(parsing: into)
+        } catch {
+            throw CommandFailure("--into: \(error.message)")
+        }
+        if case .sqlite(let path) = target, FileManager.default.fileExists(atPath: path) {
+            throw CommandFailure("\(path) already exists; replay rebuilds into a new store: give another --into path or remove it")
+        }
+        let live = try openExistingStore(configuration, command: "replay")
+        let rebuilt: any EventStore
+        do {
+            rebuilt = try StoreFactory.open(target, durability: .normal)
         } catch {
             await live.close()
             throw CommandFailure("cannot create the store \(into): \(error)")
@@ -118,7 +136,8 @@ struct Replay: AsyncParsableCommand {
         }
         await rebuilt.close()
         await live.close()
-        let report = ReplayReport(summary: summary, comparison: comparison, live: configuration.storePath, rebuilt: into)
+        let report = ReplayReport(summary: summary, comparison: comparison, live: configuration.storePath,
+                                  rebuilt: target.isPersistent ? into : "memory: (discarded)")
         writeStandardOutput(json ? report.json : Array(report.text.utf8))
         if !comparison.isIdentical { throw ExitCode(1) }
     }

@@ -40,7 +40,7 @@ struct Republish: AsyncParsableCommand {
         var kafka = try kafkaConfiguration(configuration, bootstrap: bootstrap)
         kafka["enable.idempotence"] = "true"
         let logger = operatorLogger(configuration)
-        let store = try openExistingStore(configuration.storePath)
+        let store = try openExistingStore(configuration, command: "republish")
         let producer: KafkaProducer
         do {
             producer = try KafkaProducer(configuration: kafka, logger: logger)

@@ -21,10 +21,15 @@ struct Run: AsyncParsableCommand {
               kcat -b ADDRESS -t pathway.recommendations -C   reads what it publishes.
             SIGINT or SIGTERM: finish the batch, publish, commit, exit 0.
 
+            The store (--store, CAREPATH_STORE) is a SQLite file, given as a path or sqlite:PATH and created \
+            owner-only when missing; one carepath instance uses it. memory: keeps the store in this process \
+            instead, for trying carepath out: everything in it is lost when carepath stops.
+
             Examples:
               carepath run
               carepath run --brokers kafka-1:9092,kafka-2:9092 --group carepath --store /var/lib/carepath/store.sqlite
               carepath run --config /etc/carepath/carepath.env
+              carepath run --store memory:
             """
     )
 
@@ -35,9 +40,10 @@ struct Run: AsyncParsableCommand {
         let logger = makeLogger(configuration)
         let ruleset = try loadRuleset(configuration.rulesetPath)
 
-        let store: SQLiteEventStore
+        let location = try storeLocation(configuration)
+        let store: any EventStore
         do {
-            store = try SQLiteEventStore(path: configuration.storePath, durability: configuration.storeDurability)
+            store = try StoreFactory.open(location, durability: configuration.storeDurability)
             // The embedded cluster starts empty: a store with progress came from another cluster.
             if configuration.brokers == nil, !(try await store.nextOffsets(topic: configuration.topics.input)).isEmpty {
                 await store.close()
@@ -47,6 +53,13 @@ struct Run: AsyncParsableCommand {
             throw failure
         } catch {
             throw CommandFailure("\(error)")
+        }
+
+        if !location.isPersistent {
+            let restart = configuration.brokers == nil ? ""
+                : ", and a restart in consumer group \(configuration.group) is refused (the group has read partitions the new, empty store never processed)"
+            logger.warning("the store is in memory: every stream, offset and unpublished message is lost when carepath stops\(restart); use a file (--store PATH) for anything but trying carepath out",
+                           metadata: ["store": "\(configuration.storePath)"])
         }
 
         var cluster: EmbeddedKafkaCluster?
@@ -124,7 +137,7 @@ struct RuntimeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The consumer group (default carepath).", valueName: "ID"))
     var group: String?
 
-    @Option(name: .long, help: ArgumentHelp("The SQLite store file (default carepath.sqlite).", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp("The store: a SQLite file path (default carepath.sqlite) or sqlite:PATH; `run` also takes memory: (nothing kept after it stops).", valueName: "PATH"))
     var store: String?
 
     @Option(name: .long, help: ArgumentHelp("A configuration file of CAREPATH_NAME=value lines.", valueName: "FILE"))

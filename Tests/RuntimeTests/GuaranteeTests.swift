@@ -92,13 +92,14 @@ extension RuntimeClusterTests {
 
     @Suite("Guarantee 5: re-delivery")
     struct RedeliveryTests {
-        @Test("the same source, id and content publishes nothing; other content publishes one conflicting-duplicate dead letter and a result review")
-        func redelivery() async throws {
+        @Test("the same source, id and content publishes nothing; other content publishes one conflicting-duplicate dead letter and a result review",
+              arguments: StoreBackend.allCases)
+        func redelivery(_ backend: StoreBackend) async throws {
             let harness = try RuntimeHarness(partitions: 2)
             let t0 = Timestamp(rfc3339: "2026-03-02T10:00:00Z")!
             let history = conservativeCareHistory(patient: "P-RE", start: t0)
             try await harness.feed(history)
-            let running = try harness.startService(store: harness.folder.file("redelivery.sqlite"))
+            let running = try harness.startService(store: harness.storeSetting(backend, file: "redelivery.sqlite"))
             let reader = try harness.reader()
             _ = try await reader.read(until: { $0.contains { $0.topic == "pathway.recommendations" } }, within: .seconds(60), quiet: .seconds(1))
             let before = reader.messages.count
@@ -166,15 +167,16 @@ extension RuntimeClusterTests {
             #expect(inputs.last?["id"] as? String == "P-TIMER/reassessment-overdue/1")
         }
 
-        @Test("a timer already due when its batch commits is announced at once, not at the scheduler's next interval")
-        func dueOnCommit() async throws {
+        @Test("a timer already due when its batch commits is announced at once, not at the scheduler's next interval",
+              arguments: StoreBackend.allCases)
+        func dueOnCommit(_ backend: StoreBackend) async throws {
             let harness = try RuntimeHarness(partitions: 2)
             // Conservative care began 43 days ago: the day-42 timer was due a day ago.
             let start = Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 43 * 86_400_000)
             try await harness.feed(conservativeCareHistory(patient: "P-CATCH-UP", start: start))
             // The scheduler looks once at start (before the group join lets anything
             // be committed), then only every two minutes.
-            let running = try harness.startService(store: harness.folder.file("due.sqlite")) {
+            let running = try harness.startService(store: harness.storeSetting(backend, file: "due.sqlite")) {
                 $0.timerIntervalMilliseconds = 120_000
             }
             let began = ContinuousClock.now

@@ -88,6 +88,16 @@ extension RuntimeClusterTests {
             #expect(try await rebuiltStore.unpublished(limit: 1, now: Timestamp(millisecondsSinceEpoch: .max)).isEmpty)
             await rebuiltStore.close()
 
+            // Into memory: the same comparison, nothing written
+            let inMemory = try runCarepath(["replay", "--brokers", harness.bootstrap, "--store", "sqlite:" + live, "--into", "memory:", "--json"],
+                                           folder: harness.folder)
+            #expect(inMemory.status == 0, "\(inMemory.stderr)")
+            let memoryReport = try inMemory.json()
+            #expect(memoryReport["identical"] as? Bool == true)
+            #expect((memoryReport["verdicts"] as? [String: Int]) == ["identical": patients.count])
+            #expect(memoryReport["rebuiltStore"] as? String == "memory: (discarded)")
+            #expect(memoryReport["consumed"] as? Int == report["consumed"] as? Int)
+
             // A replay that skips the first messages of partition 0 differs, and says so with exit status 1
             let partial = try runCarepath(["replay", "--brokers", harness.bootstrap, "--store", live,
                                            "--into", harness.folder.file("partial.sqlite"), "--from", "0=3"], folder: harness.folder)
@@ -191,6 +201,31 @@ struct OperatorCommandErrorTests {
                                 containing: "CAREPATH_KAFKA_BOOTSTRAP_SERVERS (environment) is not passed to librdkafka: set CAREPATH_BROKERS instead")
         Self.expectOneLineError(try runCarepath(["config", "check", "--config", folder.file("absent.env")], folder: folder),
                                 containing: "cannot read the configuration file")
+    }
+
+    @Test("a store setting that names no store, and memory: where a command needs the store carepath run keeps, are one-line errors")
+    func storeSettingErrors() throws {
+        let folder = try ScratchFolder()
+        Self.expectOneLineError(try runCarepath(["config", "check", "--store", "postgres://db/carepath"], folder: folder),
+                                containing: "CAREPATH_STORE (--store): unknown store scheme 'postgres:' in 'postgres://db/carepath'; use a file path, sqlite:PATH or memory:")
+        Self.expectOneLineError(try runCarepath(["config", "check"], environment: ["CAREPATH_STORE": "sqlite:"], folder: folder),
+                                containing: "CAREPATH_STORE (environment): 'sqlite:' names no file")
+        Self.expectOneLineError(try runCarepath(["inspect", "P1", "--store", "memory:"], folder: folder),
+                                containing: "inspect reads the store `carepath run` keeps, but memory: is an in-memory store")
+        Self.expectOneLineError(try runCarepath(["republish", "--since", "2026-01-01T00:00:00Z", "--store", "memory:", "--brokers", "127.0.0.1:1"], folder: folder),
+                                containing: "republish reads the store `carepath run` keeps, but memory: is an in-memory store")
+        Self.expectOneLineError(try runCarepath(["replay", "--into", "postgres://db/x", "--brokers", "127.0.0.1:1"], folder: folder),
+                                containing: "--into: unknown store scheme 'postgres:'")
+        Self.expectOneLineError(try runCarepath(["replay", "--into", "memory:", "--store", "memory:", "--brokers", "127.0.0.1:1"], folder: folder),
+                                containing: "replay reads the store `carepath run` keeps, but memory: is an in-memory store")
+        // An existing --into file is refused before anything is read, under either form.
+        let existing = folder.file("existing.sqlite")
+        _ = FileManager.default.createFile(atPath: existing, contents: nil)
+        Self.expectOneLineError(try runCarepath(["replay", "--into", "sqlite:" + existing, "--brokers", "127.0.0.1:1"], folder: folder),
+                                containing: "\(existing) already exists; replay rebuilds into a new store")
+        let check = try runCarepath(["config", "check", "--store", "memory:"], folder: folder)
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("CAREPATH_STORE=memory: (in memory: everything is lost when carepath stops)\n"))
     }
 
     @Test("an existing store and an unreachable broker: a one-line error naming the address")

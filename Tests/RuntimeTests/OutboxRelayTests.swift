@@ -30,10 +30,11 @@ extension RuntimeClusterTests {
             }
         }
 
-        @Test("rows left from before go first, handed-over rows go from memory, each once; a row not handed over stays in the store")
-        func handOver() async throws {
+        @Test("rows left from before go first, handed-over rows go from memory, each once; a row not handed over stays in the store",
+              arguments: StoreBackend.allCases)
+        func handOver(_ backend: StoreBackend) async throws {
             let harness = try RuntimeHarness(partitions: 4)
-            let store = try SQLiteEventStore(path: harness.folder.file("relay.sqlite"), durability: .normal)
+            let store = try StoreFactory.open(try StoreLocation(parsing: harness.storeSetting(backend, file: "relay.sqlite")), durability: .normal)
             let streams = Self.streams(patients: 6, seed: 41)
             // Committed before the relay starts: a crash's leftovers.
             let before = Self.batch(streams[0..<3])
@@ -78,10 +79,10 @@ extension RuntimeClusterTests {
             await store.close()
         }
 
-        @Test("a delivery that fails is retried from the store, under its id, once the retry is due")
-        func retry() async throws {
+        @Test("a delivery that fails is retried from the store, under its id, once the retry is due", arguments: StoreBackend.allCases)
+        func retry(_ backend: StoreBackend) async throws {
             let harness = try RuntimeHarness(partitions: 4)
-            let store = try SQLiteEventStore(path: harness.folder.file("retry.sqlite"), durability: .normal)
+            let store = try StoreFactory.open(try StoreLocation(parsing: harness.storeSetting(backend, file: "retry.sqlite")), durability: .normal)
             let floor = try await store.nextOutboxSequence()
             let batch = Self.batch(Self.streams(patients: 2, seed: 43)[0..<2])
             let sequences = try await store.commit(batch)

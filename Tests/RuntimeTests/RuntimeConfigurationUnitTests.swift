@@ -272,6 +272,32 @@ struct RuntimeConfigurationUnitTests {
         #expect(c.batchWaitMilliseconds == 10_000)
     }
 
+    @Test("CAREPATH_STORE takes a file path, sqlite:PATH or memory:, and names the store it means")
+    func storeSettings() throws {
+        var c = RuntimeConfiguration()
+        #expect(try c.storeLocation == .sqlite(path: "carepath.sqlite"))
+        try c.apply(Self.settings([("CAREPATH_STORE", "sqlite:/data/s.sqlite")]))
+        #expect(c.storePath == "sqlite:/data/s.sqlite")
+        #expect(try c.storeLocation == .sqlite(path: "/data/s.sqlite"))
+        try c.apply(Self.settings([("CAREPATH_STORE", "memory:")], origin: "--store"))
+        #expect(try c.storeLocation == .memory)
+        #expect(c.described().contains { $0.name == "CAREPATH_STORE" && $0.value == "memory: (in memory: everything is lost when carepath stops)" })
+    }
+
+    @Test("a CAREPATH_STORE that names no store is an error naming the setting, where it came from and the accepted forms")
+    func badStore() throws {
+        let error = Self.error(applying: [("CAREPATH_STORE", "postgres://db/carepath")], origin: "--store")
+        #expect(error?.message == "CAREPATH_STORE (--store): unknown store scheme 'postgres:' in 'postgres://db/carepath'; use a file path, sqlite:PATH or memory:")
+        #expect(Self.error(applying: [("CAREPATH_STORE", "memory:x")])?.message
+            == "CAREPATH_STORE (environment): 'memory:x': an in-memory store has no name or path; write memory: alone")
+        // A value set in code is checked when it is used.
+        var c = RuntimeConfiguration()
+        c.storePath = "sqlite:"
+        #expect(throws: ConfigurationError("CAREPATH_STORE: 'sqlite:' names no file: write the path after sqlite:, e.g. sqlite:/var/lib/carepath/store.sqlite")) {
+            _ = try c.storeLocation
+        }
+    }
+
     @Test("an empty text setting, a bad durability or a bad log level is an error naming the setting")
     func badText() throws {
         #expect(try #require(Self.error(applying: [("CAREPATH_GROUP", "  ")])).description.contains("CAREPATH_GROUP"))

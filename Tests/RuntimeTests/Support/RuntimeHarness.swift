@@ -82,6 +82,8 @@ final class RuntimeHarness: Sendable {
     }
 
     /// Runs carepath in this process until the returned handle is stopped.
+    /// - Parameter store: a store setting, as `--store` takes it (a SQLite
+    ///   file path, `sqlite:PATH` or `memory:`), opened through the factory.
     func startService(store: String, group: String = "carepath", ruleset: Ruleset = .standard,
                       configure: (inout RuntimeConfiguration) -> Void = { _ in }) throws -> RunningService {
         var configuration = RuntimeConfiguration()
@@ -90,13 +92,22 @@ final class RuntimeHarness: Sendable {
         configuration.timerIntervalMilliseconds = 200
         configuration.outboxRetryMilliseconds = 200
         configure(&configuration)
-        let sqlite = try SQLiteEventStore(path: store, durability: .normal)
+        let opened = try StoreFactory.open(try StoreLocation(parsing: store), durability: .normal)
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (k, v) in configuration.kafkaProperties { kafka[k] = v }
         let service = CarepathService(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                      store: sqlite, logger: testLogger)
+                                      store: opened, logger: testLogger)
         let task = Task { try await service.run() }
-        return RunningService(service: service, task: task, store: sqlite)
+        return RunningService(service: service, task: task, store: opened)
+    }
+
+    /// The store setting of a backend for a test: `sqlite:FILE` in the
+    /// harness's folder, or `memory:`.
+    func storeSetting(_ backend: StoreBackend, file: String) -> String {
+        switch backend {
+        case .sqlite: "sqlite:" + folder.file(file)
+        case .memory: "memory:"
+        }
     }
 
     /// A reader of every output topic from the beginning, accumulating what it reads.
@@ -106,11 +117,19 @@ final class RuntimeHarness: Sendable {
     }
 }
 
+/// The store backends runtime tests run on where the store matters.
+enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case memory
+
+    var testDescription: String { rawValue }
+}
+
 /// carepath running in the test process.
 struct RunningService {
     let service: CarepathService
     let task: Task<Void, any Error>
-    let store: SQLiteEventStore
+    let store: any EventStore
 
     /// Stops gracefully and waits; rethrows what `run()` threw.
     func stop() async throws {

@@ -1,0 +1,33 @@
+/// What went wrong in the store.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The store cannot be opened or created.
+    case unavailable(String)
+    /// A stream's version is not the one the batch was decided on.
+    case versionConflict(patientId: String, expected: Int, actual: Int)
+    /// A uniqueness or integrity rule was violated (a bug, never data loss).
+    case constraint(String)
+    /// The store was written by a newer carepath.
+    case newerSchema(found: Int, supported: Int)
+    /// An older carepath wrote the store, and it was opened read-only (never migrated).
+    case olderSchema(found: Int, supported: Int)
+    /// A stored domain event no longer decodes.
+    case corrupt(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let message): message
+        case .versionConflict(let patientId, let expected, let actual):
+            "patient \(patientId)'s stream is at version \(actual), not \(expected): another writer appended to it; only one carepath instance may use a SQLite store"
+        case .constraint(let message): "store integrity rule violated: \(message)"
+        case .newerSchema(let found, let supported):
+            "the store has schema version \(found) but this carepath supports up to \(supported); use the carepath release that wrote it"
+        case .olderSchema(0, _):
+            "the file is empty or not a carepath store (it has no schema version); pass the file `carepath run` uses"
+        case .olderSchema(let found, let supported):
+            "the store has schema version \(found), older than this carepath's \(supported); operator commands never change a store: stop the carepath that runs on it and start `carepath run` of this release, which migrates it, or use the release that wrote it"
+        case .corrupt(let message): "the store holds an unreadable domain event: \(message)"
+        case .failed(let message): "store error: \(message)"
+        }
+    }
+}
