@@ -18,11 +18,17 @@ root=$(git rev-parse --show-toplevel)
 work=$(mktemp -d)
 trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-echo "== building this tree and $base (release)"
-(cd "$root" && "$swift" build -c release --product carepath --scratch-path .build-rel >/dev/null
- "$swift" build -c release --product carepath-bench --scratch-path .build-rel >/dev/null)
+build() {  # $1: directory; the products after it. Quiet unless the build fails.
+    local dir=$1; shift
+    for product in "$@"; do
+        (cd "$dir" && "$swift" build -c release --product "$product" --scratch-path "$dir/.build-rel") > "$work/build.log" 2>&1 ||
+            { cat "$work/build.log"; echo "building $product in $dir failed" >&2; exit 1; }
+    done
+}
+echo "== building this tree and $base (release); the machine should be otherwise idle while it measures"
+build "$root" carepath carepath-bench
 git -C "$root" worktree add --detach "$work/base" "$base" >/dev/null 2>&1
-(cd "$work/base" && "$swift" build -c release --product carepath --scratch-path "$work/base/.build-rel" >/dev/null)
+build "$work/base" carepath
 cp "$root/.build-rel/release/carepath" "$work/new"
 cp "$work/base/.build-rel/release/carepath" "$work/base-bin"
 "$root/.build-rel/release/carepath-bench" cohort > "$work/cohort.jsonl"
