@@ -311,7 +311,7 @@ struct PainTrajectory {
     var baseline: Int
     var kind: Kind
 
-    /// The NRS at `time`; `noise` adds ±1 now and then without crossing the story's thresholds.
+    /// The NRS at `time` (0-10); `noise` adds ±1 now and then without crossing the story's thresholds.
     func nrs(at time: Timestamp, noise rng: inout SplitMix64) -> Int {
         let day = Int((time - anchor).milliseconds / 86_400_000)
         let jitter = rng.weighted([(-1, 2), (0, 6), (1, 2)])
@@ -320,18 +320,18 @@ struct PainTrajectory {
             if day >= resolveDay { return max(0, min(3, final + (jitter < 0 ? -1 : 0))) }
             let span = max(1, resolveDay)
             let declined = baseline - (baseline - final) * max(0, day) / span
-            return max(4, min(baseline + 1, declined + jitter))
+            return max(4, min(baseline + 1, 10, declined + jitter))
         case .persistent:
             return max(4, min(10, baseline + jitter))
         case .worsening(let worseDay, let peak, let reliefDay, let final):
             if let reliefDay, day >= reliefDay { return max(0, min(3, final)) }
             if day >= worseDay { return peak }
-            return max(4, min(baseline + 1, baseline + jitter))
+            return max(4, min(baseline + 1, 10, baseline + jitter))
         case .relapse(let resolveDay, let final, let relapseDay, let relapseBaseline):
             if day >= relapseDay { return max(4, min(10, relapseBaseline + jitter)) }
             if day >= resolveDay { return max(0, min(3, final + (jitter < 0 ? -1 : 0))) }
             let declined = baseline - (baseline - final) * max(0, day) / max(1, resolveDay)
-            return max(4, min(baseline + 1, declined + jitter))
+            return max(4, min(baseline + 1, 10, declined + jitter))
         }
     }
 }

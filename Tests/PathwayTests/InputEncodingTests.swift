@@ -1,11 +1,24 @@
 import CarepathJSON
+import CarepathSimulation
 import Pathway
 import Testing
 
 /// The input format written once: ``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)``
-/// writes what ``InputDecoder`` reads.
+/// writes what ``InputDecoder`` reads; the synthetic cohort's well-formed lines are accepted.
 @Suite("Input events on the wire")
 struct InputEncodingTests {
+    static let start = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
+
+    /// Cohorts of a few seeds and sizes: few events a patient (mostly the story, few fillers),
+    /// the default 20, and 40 (many fillers, so many NRS values on the pain trajectories).
+    static let cohorts: [(seed: UInt64, patients: Int, events: Int)] = [
+        (1, 500, 20), (2, 200, 40), (3, 150, 5), (4, 120, 40), (5, 60, 1),
+    ]
+
+    static func events(_ cohort: (seed: UInt64, patients: Int, events: Int)) -> [SyntheticEvent] {
+        CohortGenerator(seed: cohort.seed, patients: cohort.patients, eventsPerPatient: cohort.events, start: start).events()
+    }
+
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
     @Test("an event is written as a CloudEvent in the contract's order, its time in the offset asked")
@@ -29,5 +42,22 @@ struct InputEncodingTests {
         #expect(decoded.fingerprint.count == 64)
         decoded.fingerprint = event.fingerprint
         #expect(decoded == event)
+    }
+
+    @Test("every event the generator does not deliberately malform is accepted", arguments: cohorts)
+    func wellFormedLinesDecode(_ cohort: (seed: UInt64, patients: Int, events: Int)) {
+        let events = Self.events(cohort)
+        #expect(events.count == cohort.patients * cohort.events)
+        var refused = 0
+        for event in events where !event.isMalformed {
+            do {
+                let decoded = try InputDecoder.decode(event.bytes)
+                #expect(decoded.type.rawValue == event.type && decoded.subject == event.patientId && decoded.time == event.time)
+            } catch {
+                refused += 1
+                if refused <= 5 { Issue.record("\(error): \(Self.text(event.bytes))") }
+            }
+        }
+        #expect(refused == 0, "\(refused) well-formed lines refused (seed \(cohort.seed))")
     }
 }
