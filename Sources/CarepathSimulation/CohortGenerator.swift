@@ -47,6 +47,13 @@ import CarepathJSON
 /// each patient's times are written in the UTC offset of their hospital (`Z`
 /// for three patients in four, else e.g. `+01:00` or `-05:00`).
 ///
+/// The generator writes the input format through the pathway's own input
+/// types: every event that is not deliberately malformed is an ``InputEvent``
+/// written by ``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)``, so it is
+/// what ``InputDecoder/decode(_:)`` accepts and writing the decoded event again
+/// gives the same bytes. The malformed events, which no valid `InputEvent` can
+/// hold, are raw bytes built on purpose.
+///
 /// Every patient has exactly `eventsPerPatient` events (the earliest events of
 /// the patient's story when it is longer). `task.updated` events name real
 /// task ids, derived with ``Identifiers/task(patientId:code:request:)``.
@@ -196,6 +203,8 @@ public struct SyntheticEvent: Sendable, Hashable {
     public var sequence: Int
     /// The event's clinical `time`.
     public var time: Timestamp
+    /// The UTC offset `time` is written in, in minutes east of UTC (the patient's hospital's; 0 writes `Z`).
+    public var timeOffsetMinutes: Int
     /// The patient's story.
     public var archetype: Archetype
     /// The CloudEvent `type` written (for a malformed event, what it claims, if anything).
@@ -229,6 +238,8 @@ struct Planned {
     var resendOf: Int?
 }
 
+/// How a deliberately malformed event is broken (written as raw bytes by
+/// ``PatientBuilder/writeMalformed(_:_:id:sequence:to:)``, not as an ``InputEvent``).
 enum Malformation: CaseIterable {
     case nrsOutOfRange, nrsNotInteger, unknownType, invalidJSON
 }
@@ -267,20 +278,7 @@ enum Payload {
     case taskUpdated(taskId: String, status: String)
     case cleared(cervical: Bool?, thoracolumbar: Bool?)
 
-    var type: String {
-        switch self {
-        case .presented: "patient.presented"
-        case .imaging: "imaging.resulted"
-        case .neuro: "neuro.examined"
-        case .biopsy: "biopsy.resulted"
-        case .pain: "pain.assessed"
-        case .vitals: "vitals.recorded"
-        case .medication: "medication.changed"
-        case .taskUpdated: "task.updated"
-        case .cleared: "spine.cleared"
-        }
-    }
-
+    /// The producing system that sends it.
     var source: String {
         switch self {
         case .presented: "urn:hospital:adt"
@@ -535,12 +533,57 @@ struct PatientBuilder {
 
     // MARK: Writing
 
-    /// - Parameter idSequence: the sequence whose id the event carries (its own, but for a re-send).
+    /// Writes one event. A well-formed event is an ``InputEvent`` written by the pathway's own
+    /// encoder, ``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)``, with its time in the
+    /// patient's UTC offset; a malformed one is raw bytes built on purpose (``writeMalformed(_:_:id:sequence:to:)``).
+    /// - Parameters:
+    ///   - planned: the event.
+    ///   - sequence: its 0-based position among the patient's events.
+    ///   - idSequence: the sequence whose id the event carries (its own, but for a re-send).
     func write(_ planned: Planned, sequence: Int, idSequence: Int) -> SyntheticEvent {
         let id = patientId + "-e" + Self.padded(idSequence + 1, 3)
-        let time = Self.format(planned.at, offsetMinutes: utcOffsetMinutes)
-        var type = planned.payload.type
         var w = JSONWriter(capacity: 512)
+        let type: String
+        if let malformation = planned.malformation {
+            type = writeMalformed(malformation, planned, id: id, sequence: sequence, to: &w)
+        } else {
+            let event = inputEvent(planned, id: id)
+            event.writeCloudEvent(to: &w, timeOffsetMinutes: utcOffsetMinutes)
+            type = event.type.rawValue
+        }
+        return SyntheticEvent(bytes: w.bytes, patientId: patientId, patientIndex: index, sequence: sequence, time: planned.at,
+                              timeOffsetMinutes: utcOffsetMinutes, archetype: archetype, type: type,
+                              isMalformed: planned.malformation != nil, isConflictingDuplicate: idSequence != sequence)
+    }
+
+    /// The input event a planned event is when it is not malformed.
+    /// - Parameters:
+    ///   - planned: the event.
+    ///   - id: its CloudEvents `id`.
+    func inputEvent(_ planned: Planned, id: String) -> InputEvent {
+        // The fingerprint is what a consumer computes from the bytes it receives: writing does not read it.
+        InputEvent(id: id, source: planned.payload.source, subject: patientId, time: planned.at, data: planned.payload.data,
+                   fingerprint: "")
+    }
+
+    // MARK: Deliberately malformed events: raw bytes
+
+    /// Writes a deliberately malformed event, which carepath must dead-letter.
+    ///
+    /// These are raw bytes, built on purpose: no valid ``InputEvent`` can hold an NRS out of
+    /// range or not an integer, a `type` the contract does not have, or a truncated message, so
+    /// they do not go through the pathway's encoder. Their envelope has the members a
+    /// well-formed event has, in the same order, so that only the flaw differs.
+    /// - Parameters:
+    ///   - malformation: the flaw.
+    ///   - planned: the filler event the malformed one replaces (its time; for a truncated message, its content).
+    ///   - id: the CloudEvents `id`.
+    ///   - sequence: the event's position among the patient's events (picks between two variants of a flaw).
+    ///   - w: the writer the line is appended to.
+    /// - Returns: the `type` the line claims.
+    func writeMalformed(_ malformation: Malformation, _ planned: Planned, id: String, sequence: Int,
+                        to w: inout JSONWriter) -> String {
+        let time = planned.at.rfc3339(offsetMinutes: utcOffsetMinutes)
         func envelope(_ type: String, source: String, _ data: (inout JSONWriter) -> Void) {
             w.object { o in
                 o.field("specversion", "1.0")
@@ -553,123 +596,108 @@ struct PatientBuilder {
                 o.field("data", data)
             }
         }
-        switch planned.malformation {
-        case nil:
-            envelope(type, source: planned.payload.source) { planned.payload.write(to: &$0) }
-        case .nrsOutOfRange?:
-            type = "pain.assessed"
-            envelope(type, source: "urn:hospital:emr") { w in
+        switch malformation {
+        case .nrsOutOfRange:
+            envelope("pain.assessed", source: "urn:hospital:emr") { w in
                 w.object { o in
                     o.field("nrs", sequence % 2 == 0 ? 11 : -1)
                     o.field("onAnalgesics", true)
                 }
             }
-        case .nrsNotInteger?:
-            type = "pain.assessed"
-            envelope(type, source: "urn:hospital:emr") { w in
+            return "pain.assessed"
+        case .nrsNotInteger:
+            envelope("pain.assessed", source: "urn:hospital:emr") { w in
                 w.object { o in
                     if sequence % 2 == 0 { o.field("nrs", "seven") } else { o.field("nrs", 6.5) }
                 }
             }
-        case .unknownType?:
-            type = "lab.resulted"
-            envelope(type, source: "urn:hospital:lis") { w in
+            return "pain.assessed"
+        case .unknownType:
+            envelope("lab.resulted", source: "urn:hospital:lis") { w in
                 w.object { o in
                     o.field("test", "calcium")
                     o.field("value", 2.31)
                     o.field("unit", "mmol/L")
                 }
             }
-        case .invalidJSON?:
-            envelope(type, source: planned.payload.source) { planned.payload.write(to: &$0) }
-            w.bytes.removeLast(w.bytes.count / 3)  // a truncated message
+            return "lab.resulted"
+        case .invalidJSON:
+            // The well-formed event, cut short: a truncated message.
+            let event = inputEvent(planned, id: id)
+            event.writeCloudEvent(to: &w, timeOffsetMinutes: utcOffsetMinutes)
+            w.bytes.removeLast(w.bytes.count / 3)
+            return event.type.rawValue
         }
-        return SyntheticEvent(bytes: w.bytes, patientId: patientId, patientIndex: index, sequence: sequence, time: planned.at,
-                              archetype: archetype, type: type, isMalformed: planned.malformation != nil,
-                              isConflictingDuplicate: idSequence != sequence)
     }
 
     static func padded(_ n: Int, _ width: Int) -> String {
         let digits = String(n)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
-
-    /// RFC 3339 in the patient's local offset (`Z` when it is UTC).
-    static func format(_ t: Timestamp, offsetMinutes: Int) -> String {
-        guard offsetMinutes != 0 else { return t.rfc3339 }
-        var local = (t + Span(milliseconds: Int64(offsetMinutes) * 60_000)).rfc3339
-        local.removeLast()  // "Z"
-        let m = abs(offsetMinutes)
-        return local + (offsetMinutes < 0 ? "-" : "+") + padded(m / 60, 2) + ":" + padded(m % 60, 2)
-    }
 }
 
 extension Payload {
-    func write(to w: inout JSONWriter) {
-        w.object { o in
-            switch self {
-            case .presented(let age, let sex, let mechanism, let levels, let history, let fever):
-                o.field("ageYears", age)
-                o.field("sex", sex)
-                o.field("mechanism", mechanism)
-                o.field("fractureLevels", strings: levels)
-                if let history {
-                    o.field("history") { w in
-                        w.object { h in
-                            for (key, value) in history { h.field(key, value) }
-                        }
-                    }
-                }
-                o.optional("fever", fever)
-            case .imaging(let modality, let contrast, let region, let levels, let f):
-                o.field("modality", modality)
-                o.field("contrast", contrast)
-                o.field("region", region)
-                o.field("levels", strings: levels)
-                o.field("findings") { w in
-                    w.object { o in
-                        o.optional("compressionFracture", f.compressionFracture)
-                        o.optional("acuity", f.acuity)
-                        o.optional("heightLossPercent", f.heightLossPercent)
-                        o.optional("kyphosisDegrees", f.kyphosisDegrees)
-                        o.optional("morphology", f.morphology)
-                        o.optional("posteriorLigamentousComplex", f.posteriorLigamentousComplex)
-                        o.optional("unstable", f.unstable)
-                        o.optional("cordCompression", f.cordCompression)
-                        o.optional("suspiciousForMalignancy", f.suspiciousForMalignancy)
-                        o.optional("discitisOsteomyelitis", f.discitisOsteomyelitis)
-                    }
-                }
-            case .neuro(let e):
-                o.optional("motorDeficit", e.motorDeficit)
-                o.optional("sensoryDeficit", e.sensoryDeficit)
-                o.optional("bowelBladderDysfunction", e.bowelBladderDysfunction)
-                o.optional("spinalCordInjury", e.spinalCordInjury)
-                o.optional("asiaGrade", e.asiaGrade)
-                o.optional("neuroStatus", e.neuroStatus)
-            case .biopsy(let specimen, let histology, let metastatic, let organism):
-                o.field("specimen", specimen)
-                o.optional("histology", histology)
-                o.optional("metastatic", metastatic)
-                o.nullable("organism", organism)
-            case .pain(let nrs, let onAnalgesics):
-                o.field("nrs", nrs)
-                o.field("onAnalgesics", onAnalgesics)
-            case .vitals(let map, let spo2, let fvc, let pulmonary):
-                o.optional("meanArterialPressure", map)
-                o.optional("spo2", spo2)
-                o.optional("fvcPercentPredicted", fvc)
-                o.optional("pulmonaryDysfunction", pulmonary)
-            case .medication(let medication, let action):
-                o.field("medication", medication)
-                o.field("action", action ?? "started")
-            case .taskUpdated(let taskId, let status):
-                o.field("taskId", taskId)
-                o.field("status", status)
-            case .cleared(let cervical, let thoracolumbar):
-                o.optional("cervical", cervical)
-                o.optional("thoracolumbar", thoracolumbar)
-            }
+    /// The event as the pathway's input data. The stories name values as the contract spells
+    /// them (`"mri"`, `"cauda-equina"`); one the contract does not have is a bug in the
+    /// generator, and stops it.
+    var data: InputData {
+        switch self {
+        case .presented(let age, let sex, let mechanism, let levels, let history, let fever):
+            .patientPresented(Presentation(ageYears: age, sex: contract(sex), mechanism: contract(mechanism),
+                                           fractureLevels: levels, history: history.map(Self.medicalHistory), fever: fever))
+        case .imaging(let modality, let contrast, let region, let levels, let f):
+            .imagingResulted(ImagingResult(
+                modality: contract(modality), contrast: contract(contrast), region: contract(region), levels: levels,
+                findings: ImagingFindings(
+                    compressionFracture: f.compressionFracture, acuity: f.acuity.map { contract($0) },
+                    heightLossPercent: f.heightLossPercent.map(Double.init), kyphosisDegrees: f.kyphosisDegrees.map(Double.init),
+                    morphology: f.morphology.map { contract($0) },
+                    posteriorLigamentousComplex: f.posteriorLigamentousComplex.map { contract($0) }, unstable: f.unstable,
+                    cordCompression: f.cordCompression.map { contract($0) }, suspiciousForMalignancy: f.suspiciousForMalignancy,
+                    discitisOsteomyelitis: f.discitisOsteomyelitis)))
+        case .neuro(let e):
+            .neuroExamined(NeuroExam(motorDeficit: e.motorDeficit, sensoryDeficit: e.sensoryDeficit,
+                                     bowelBladderDysfunction: e.bowelBladderDysfunction, spinalCordInjury: e.spinalCordInjury,
+                                     asiaGrade: e.asiaGrade.map { contract($0) }, neuroStatus: e.neuroStatus.map { contract($0) }))
+        case .biopsy(let specimen, let histology, let metastatic, let organism):
+            .biopsyResulted(BiopsyResult(specimen: contract(specimen), histology: histology.map { contract($0) },
+                                         metastatic: metastatic, organism: organism))
+        case .pain(let nrs, let onAnalgesics):
+            .painAssessed(PainAssessment(nrs: nrs, onAnalgesics: onAnalgesics))
+        case .vitals(let map, let spo2, let fvc, let pulmonary):
+            .vitalsRecorded(Vitals(meanArterialPressure: map.map(Double.init), spo2: spo2.map(Double.init),
+                                   fvcPercentPredicted: fvc.map(Double.init), pulmonaryDysfunction: pulmonary))
+        case .medication(let medication, let action):
+            .medicationChanged(MedicationChange(medication: contract(medication), action: contract(action ?? "started")))
+        case .taskUpdated(let taskId, let status):
+            .taskUpdated(TaskUpdate(taskId: taskId, status: contract(status)))
+        case .cleared(let cervical, let thoracolumbar):
+            .spineCleared(SpineClearance(cervical: cervical, thoracolumbar: thoracolumbar))
         }
     }
+
+    /// The history flags a story lists, by their names in the contract (written in the
+    /// contract's order, whatever the story's).
+    static func medicalHistory(_ flags: [(String, Bool)]) -> MedicalHistory {
+        var history = MedicalHistory()
+        for (name, value) in flags {
+            switch name {
+            case "knownMalignancy": history.knownMalignancy = value
+            case "unexplainedWeightLoss": history.unexplainedWeightLoss = value
+            case "constitutionalSymptoms": history.constitutionalSymptoms = value
+            case "osteoporosis": history.osteoporosis = value
+            case "glucocorticoidUse": history.glucocorticoidUse = value
+            case "immunosuppressed": history.immunosuppressed = value
+            case "injectionDrugUse": history.injectionDrugUse = value
+            default: preconditionFailure("\(name) is not a history flag of the contract")
+            }
+        }
+        return history
+    }
+}
+
+/// The contract's value spelled `raw`; a story that names a value the contract does not have stops the generator.
+private func contract<Value: RawRepresentable>(_ raw: String) -> Value where Value.RawValue == String {
+    guard let value = Value(rawValue: raw) else { preconditionFailure("\"\(raw)\" is not a \(Value.self) of the contract") }
+    return value
 }

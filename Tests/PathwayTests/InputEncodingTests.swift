@@ -4,7 +4,7 @@ import Pathway
 import Testing
 
 /// The input format written once: ``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)``
-/// writes what ``InputDecoder`` reads; the synthetic cohort's well-formed lines are accepted.
+/// writes what ``InputDecoder`` reads, and the synthetic cohort is written with it.
 @Suite("Input events on the wire")
 struct InputEncodingTests {
     static let start = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
@@ -59,5 +59,32 @@ struct InputEncodingTests {
             }
         }
         #expect(refused == 0, "\(refused) well-formed lines refused (seed \(cohort.seed))")
+    }
+
+    @Test("every well-formed line is the pathway's encoding of what it decodes to, in the line's offset", arguments: cohorts)
+    func wellFormedLinesRoundTrip(_ cohort: (seed: UInt64, patients: Int, events: Int)) throws {
+        var differing = 0
+        var offsets = Set<Int>()
+        for event in Self.events(cohort) where !event.isMalformed {
+            let decoded = try InputDecoder.decode(event.bytes)
+            var w = JSONWriter()
+            decoded.writeCloudEvent(to: &w, timeOffsetMinutes: event.timeOffsetMinutes)
+            offsets.insert(event.timeOffsetMinutes)
+            if w.bytes != event.bytes {
+                differing += 1
+                if differing <= 5 { Issue.record("written again:\n  \(Self.text(w.bytes))\ngenerated:\n  \(Self.text(event.bytes))") }
+            }
+        }
+        #expect(differing == 0)
+        if cohort.patients >= 100 {
+            #expect(offsets.contains(0) && offsets.count > 2, "times in UTC and in local offsets: \(offsets.sorted())")
+        }
+    }
+
+    @Test("every deliberately malformed line is refused", arguments: cohorts)
+    func malformedLinesAreRefused(_ cohort: (seed: UInt64, patients: Int, events: Int)) {
+        for event in Self.events(cohort) where event.isMalformed {
+            #expect(throws: Rejection.self, "\(Self.text(event.bytes))") { try InputDecoder.decode(event.bytes) }
+        }
     }
 }
