@@ -1,3 +1,5 @@
+public import CarepathJSON
+
 /// One clinical input event (a CloudEvents 1.0 envelope and its typed data),
 /// after decoding and validation (PATHWAY.md section 2).
 public struct InputEvent: Sendable, Hashable {
@@ -393,5 +395,129 @@ public struct TimerFiring: Sendable, Hashable {
     public init(timerId: String, timerCode: TimerCode) {
         self.timerId = timerId
         self.timerCode = timerCode
+    }
+}
+
+// MARK: - JSON
+
+extension InputEvent {
+    /// Writes the event as a producer puts it on `clinical.events`: one
+    /// CloudEvents 1.0 JSON object (PATHWAY.md section 2), no white space,
+    /// members in this order: `specversion` (`"1.0"`), `id`, `source`, `type`,
+    /// `subject`, `time`, `datacontenttype` (`"application/json"`), then `data`
+    /// as ``InputData/write(to:)`` writes it.
+    ///
+    /// This is the one encoder of the input format: ``InputDecoder/decode(_:)``
+    /// reads the bytes back as this event when its values are within the
+    /// contract (an NRS of 0-10, for example), and writing the decoded event
+    /// again, in the same offset, gives the same bytes. ``fingerprint`` is not
+    /// written: a consumer computes it from the bytes it receives.
+    ///
+    /// ```swift
+    /// var w = JSONWriter()
+    /// event.writeCloudEvent(to: &w, timeOffsetMinutes: 60)
+    /// // {"specversion":"1.0","id":"evt-0001",…,"time":"2026-03-02T11:15:00+01:00",…,"data":{"nrs":6}}
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - w: the writer the object is appended to.
+    ///   - timeOffsetMinutes: the UTC offset `time` is written in, in minutes east of
+    ///     UTC (``Timestamp/rfc3339(offsetMinutes:)``); 0, the default, writes UTC with `Z`.
+    public func writeCloudEvent(to w: inout JSONWriter, timeOffsetMinutes: Int = 0) {
+        w.object { o in
+            o.field("specversion", "1.0")
+            o.field("id", id)
+            o.field("source", source)
+            o.field("type", type.rawValue)
+            o.field("subject", subject)
+            o.field("time", time, offsetMinutes: timeOffsetMinutes)
+            o.field("datacontenttype", "application/json")
+            o.field("data") { data.write(to: &$0) }
+        }
+    }
+}
+
+extension InputData {
+    /// Writes the data in its normalised form: the fields given, in the
+    /// contract's order; absent fields are left out. It is the `data` of an
+    /// input event on the wire (``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)``)
+    /// and of a recorded input on the audit stream (`ClinicalEventRecorded`).
+    /// - Parameter w: the writer the object is appended to.
+    public func write(to w: inout JSONWriter) {
+        w.object { o in
+            switch self {
+            case .patientPresented(let p):
+                o.field("ageYears", p.ageYears)
+                o.optional("sex", p.sex?.rawValue)
+                o.field("mechanism", p.mechanism.rawValue)
+                if let levels = p.fractureLevels { o.field("fractureLevels", strings: levels) }
+                if let h = p.history {
+                    o.field("history") { w in
+                        w.object { o in
+                            o.optional("knownMalignancy", h.knownMalignancy)
+                            o.optional("unexplainedWeightLoss", h.unexplainedWeightLoss)
+                            o.optional("constitutionalSymptoms", h.constitutionalSymptoms)
+                            o.optional("osteoporosis", h.osteoporosis)
+                            o.optional("glucocorticoidUse", h.glucocorticoidUse)
+                            o.optional("immunosuppressed", h.immunosuppressed)
+                            o.optional("injectionDrugUse", h.injectionDrugUse)
+                        }
+                    }
+                }
+                o.optional("fever", p.fever)
+            case .imagingResulted(let i):
+                o.field("modality", i.modality.rawValue)
+                o.field("contrast", i.contrast.rawValue)
+                o.optional("region", i.region?.rawValue)
+                if let levels = i.levels { o.field("levels", strings: levels) }
+                let f = i.findings
+                o.field("findings") { w in
+                    w.object { o in
+                        o.optional("compressionFracture", f.compressionFracture)
+                        o.optional("acuity", f.acuity?.rawValue)
+                        o.optional("heightLossPercent", f.heightLossPercent)
+                        o.optional("kyphosisDegrees", f.kyphosisDegrees)
+                        o.optional("morphology", f.morphology?.rawValue)
+                        o.optional("posteriorLigamentousComplex", f.posteriorLigamentousComplex?.rawValue)
+                        o.optional("unstable", f.unstable)
+                        o.optional("cordCompression", f.cordCompression?.rawValue)
+                        o.optional("suspiciousForMalignancy", f.suspiciousForMalignancy)
+                        o.optional("discitisOsteomyelitis", f.discitisOsteomyelitis)
+                    }
+                }
+            case .neuroExamined(let n):
+                o.optional("motorDeficit", n.motorDeficit)
+                o.optional("sensoryDeficit", n.sensoryDeficit)
+                o.optional("bowelBladderDysfunction", n.bowelBladderDysfunction)
+                o.optional("spinalCordInjury", n.spinalCordInjury)
+                o.optional("asiaGrade", n.asiaGrade?.rawValue)
+                o.optional("neuroStatus", n.neuroStatus?.rawValue)
+            case .biopsyResulted(let b):
+                o.field("specimen", b.specimen.rawValue)
+                o.optional("histology", b.histology?.rawValue)
+                o.optional("metastatic", b.metastatic)
+                o.nullable("organism", b.organism)
+            case .painAssessed(let p):
+                o.field("nrs", p.nrs)
+                o.optional("onAnalgesics", p.onAnalgesics)
+            case .vitalsRecorded(let v):
+                o.optional("meanArterialPressure", v.meanArterialPressure)
+                o.optional("spo2", v.spo2)
+                o.optional("fvcPercentPredicted", v.fvcPercentPredicted)
+                o.optional("pulmonaryDysfunction", v.pulmonaryDysfunction)
+            case .medicationChanged(let m):
+                o.field("medication", m.medication.rawValue)
+                o.field("action", m.action.rawValue)
+            case .taskUpdated(let t):
+                o.field("taskId", t.taskId)
+                o.field("status", t.status.rawValue)
+            case .spineCleared(let s):
+                o.optional("cervical", s.cervical)
+                o.optional("thoracolumbar", s.thoracolumbar)
+            case .timerFired(let t):
+                o.field("timerId", t.timerId)
+                o.field("timerCode", t.timerCode.rawValue)
+            }
+        }
     }
 }

@@ -38,6 +38,48 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         withRFC3339 { w.escaped($0) }
     }
 
+    /// The instant in RFC 3339 as a producer in the given UTC offset writes it:
+    /// the local date and time, then the offset as `±HH:MM`; for offset 0,
+    /// carepath's fixed output form (``rfc3339``, with `Z`).
+    ///
+    /// ``init(rfc3339:)`` reads it back as the same instant. carepath writes its
+    /// own times in UTC; this is for writing input events as a hospital would
+    /// (``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)``).
+    ///
+    /// ```swift
+    /// let t = Timestamp(rfc3339: "2026-03-02T10:15:00Z")!
+    /// t.rfc3339(offsetMinutes: 60)    // "2026-03-02T11:15:00+01:00"
+    /// t.rfc3339(offsetMinutes: -270)  // "2026-03-02T05:45:00-04:30"
+    /// ```
+    ///
+    /// - Parameter offsetMinutes: minutes east of UTC (`60` is `+01:00`, `-300`
+    ///   is `-05:00`); less than 24 hours either way, as RFC 3339 allows.
+    /// - Returns: the text, without quotes.
+    public func rfc3339(offsetMinutes: Int) -> String {
+        withRFC3339(offsetMinutes: offsetMinutes) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the ASCII bytes of ``rfc3339(offsetMinutes:)``.
+    func withRFC3339<Result>(offsetMinutes: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        precondition(abs(offsetMinutes) < 24 * 60, "a UTC offset is less than 24 hours either way")
+        guard offsetMinutes != 0 else { return withRFC3339(body) }
+        let local = self + Span(milliseconds: Int64(offsetMinutes) * 60_000)
+        return local.withRFC3339 { utc in
+            // The local time's fixed form with `±HH:MM` in place of its `Z`.
+            var text = Array(utc.dropLast())
+            func twoDigits(_ value: Int) {
+                text.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10))
+                text.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
+            }
+            let magnitude = abs(offsetMinutes)
+            text.append(UInt8(ascii: offsetMinutes < 0 ? "-" : "+"))
+            twoDigits(magnitude / 60)
+            text.append(UInt8(ascii: ":"))
+            twoDigits(magnitude % 60)
+            return text.withUnsafeBufferPointer(body)
+        }
+    }
+
     /// Calls `body` with the ASCII bytes of ``rfc3339``, formatted on the stack.
     func withRFC3339<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         let ms = millisecondsSinceEpoch
@@ -192,5 +234,10 @@ extension JSONWriter.ObjectWriter {
     /// A member whose value is a time in carepath's fixed output form.
     mutating func field(_ key: String, _ time: Timestamp) {
         time.withRFC3339 { field(key, utf8: $0) }
+    }
+
+    /// A member whose value is a time written in a UTC offset (``Timestamp/rfc3339(offsetMinutes:)``).
+    mutating func field(_ key: String, _ time: Timestamp, offsetMinutes: Int) {
+        time.withRFC3339(offsetMinutes: offsetMinutes) { field(key, utf8: $0) }
     }
 }

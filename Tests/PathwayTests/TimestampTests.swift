@@ -43,6 +43,37 @@ struct TimestampTests {
         }
     }
 
+    @Test("writes a time in a UTC offset as the local time and ±HH:MM, and Z for offset 0", arguments: [
+        ("2026-03-02T10:15:00Z", 0, "2026-03-02T10:15:00Z"),
+        ("2026-03-02T10:15:00Z", 60, "2026-03-02T11:15:00+01:00"),
+        ("2026-03-02T10:15:00Z", -270, "2026-03-02T05:45:00-04:30"),
+        ("2026-03-02T10:15:00.250Z", 330, "2026-03-02T15:45:00.250+05:30"),
+        ("2026-01-01T02:00:00Z", -300, "2025-12-31T21:00:00-05:00"),
+        ("2024-02-28T23:00:00Z", 840, "2024-02-29T13:00:00+14:00"),
+        ("2026-03-01T11:59:59.999Z", -720, "2026-02-28T23:59:59.999-12:00"),
+        ("2026-03-02T10:15:00Z", -1, "2026-03-02T10:14:00-00:01"),
+    ])
+    func formatInOffset(_ instant: String, _ offsetMinutes: Int, _ text: String) {
+        #expect(Timestamp(rfc3339: instant)?.rfc3339(offsetMinutes: offsetMinutes) == text)
+    }
+
+    @Test("a time written in any offset from -12:00 to +14:00 reads back as the same instant")
+    func offsetRoundTrip() {
+        let first = Timestamp(rfc3339: "1970-01-01T00:00:00Z")!.millisecondsSinceEpoch
+        let last = Timestamp(rfc3339: "2100-01-01T00:00:00Z")!.millisecondsSinceEpoch
+        // 40 instants spread over 130 years (the odd step varies every field), in every whole-minute offset.
+        let step = (last - first) / 40 + 7_919
+        for ms in stride(from: first, through: last, by: Int(step)) {
+            let t = Timestamp(millisecondsSinceEpoch: ms)
+            for offset in -720...840 {
+                let text = t.rfc3339(offsetMinutes: offset)
+                #expect(Timestamp(rfc3339: text) == t, "\(t) in offset \(offset) was written as \(text)")
+                #expect(text.hasSuffix("Z") == (offset == 0), "\(text)")
+            }
+        }
+        #expect(Timestamp(millisecondsSinceEpoch: first).rfc3339(offsetMinutes: 0) == "1970-01-01T00:00:00Z")
+    }
+
     @Test("day N is the anchor plus N × 24 hours")
     func days() {
         let t = Timestamp(rfc3339: "2026-03-02T10:00:00Z")!
