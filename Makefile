@@ -8,12 +8,13 @@ SHARED ?= ../shared
 BIN := .build/debug/carepath
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas test-deployment
+.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas test-deployment test-cloudevents
 
 all: build
 
 ## Install what the build and the tests need (idempotent, quiet when present):
-## Debian's librdkafka-dev for the Kafka shim, Python's jsonschema for the schema checks.
+## Debian's librdkafka-dev for the Kafka shim, Python's jsonschema for the schema checks,
+## the CloudEvents Python SDK (2.x) and confluent-kafka for the CloudEvents end-to-end test.
 deps:
 	@pkg-config --exists rdkafka 2>/dev/null || { \
 		echo "installing librdkafka-dev (Debian)"; \
@@ -29,14 +30,17 @@ deps:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
 	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
+	@$(PYTHON) -c "import cloudevents.core.bindings.kafka, cloudevents.v1.kafka, confluent_kafka" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check "cloudevents>=2.2,<3" "confluent-kafka>=2.3"
 
 build: deps
 	@$(SWIFT) build
 
-## Every test: Swift unit and property tests, the shared scenarios, the schemas.
+## Every test: Swift unit and property tests, the shared scenarios, the schemas,
+## the CloudEvents SDK against `carepath run`.
 test: deps
 	@$(SWIFT) build --build-tests
-	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios test-deployment
+	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios test-deployment test-cloudevents
 
 test-swift:
 	@$(SWIFT) test --skip-build
@@ -45,6 +49,13 @@ test-scenarios:
 	@if [ -f "$(SHARED)/scenarios/check.py" ]; then \
 		echo "== shared scenarios"; $(PYTHON) "$(SHARED)/scenarios/check.py" --bin $(BIN); \
 	else echo "== shared scenarios: $(SHARED)/scenarios not found, skipped"; fi
+
+## Both CloudEvents content modes end to end: `carepath run` on its embedded cluster, fed by
+## the CloudEvents Python SDK through confluent-kafka (binary, structured, structured sent as
+## application/json, duplicates across modes, malformed binary messages).
+test-cloudevents: deps
+	@echo "== cloudevents: the Python SDK's binary and structured messages against carepath run"
+	@$(PYTHON) Tests/cloudevents/check.py --bin $(BIN)
 
 ## The deployment files: docker-compose.yml, Dockerfile, deploy/carepath.env (no Docker engine needed).
 test-deployment:

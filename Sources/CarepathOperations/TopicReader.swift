@@ -65,7 +65,8 @@ public struct TopicReader: Sendable {
                      handle: ([KafkaMessage]) async throws -> Void) async throws -> [Extent] {
         var configuration = kafka
         if configuration["group.id"] == nil { configuration["group.id"] = "carepath-replay" }
-        let consumer = try KafkaConsumer(configuration: configuration, assignment: [:], logger: logger, readHeaders: false)
+        // Headers are read: a binary-mode CloudEvent's attributes are headers.
+        let consumer = try KafkaConsumer(configuration: configuration, assignment: [:], logger: logger, readHeaders: true)
         let partitions = try await consumer.partitions(of: topic)
         for partition in startOffsets.keys where !partitions.contains(partition) {
             throw OperationError("\(topic) has no partition \(partition) (it has \(partitions.count): 0-\(partitions.count - 1)); check the start offsets")

@@ -108,19 +108,36 @@ public struct WhatIfReport: Sendable, Hashable {
     ///     accepted event's time, as `carepath evaluate` does).
     public static func evaluate(history: some Sequence<[UInt8]>, baseline: Ruleset, candidate: Ruleset,
                                 until: Timestamp?) -> WhatIfReport {
+        evaluate(records: history.enumerated().lazy.map { n, bytes in
+            InputRecord(bytes: bytes, position: InputRecord.Position(topic: TopicNames.standard.input, partition: nil, offset: Int64(n)))
+        }, baseline: baseline, candidate: candidate, until: until)
+    }
+
+    /// Evaluates `records` under both rulesets and compares: the history as
+    /// read from the input topic, each message in the format its headers
+    /// choose (structured or binary CloudEvents).
+    /// - Parameters:
+    ///   - records: the input messages, in topic order.
+    ///   - baseline: the ruleset in force.
+    ///   - candidate: the changed ruleset.
+    ///   - until: timers due up to this time fire at the end (nil: the latest
+    ///     accepted event's time, as `carepath evaluate` does).
+    public static func evaluate(records: some Sequence<InputRecord>, baseline: Ruleset, candidate: Ruleset,
+                                until: Timestamp?) -> WhatIfReport {
         var before = OfflineEvaluator(ruleset: baseline)
         var after = OfflineEvaluator(ruleset: candidate)
         var scratch: [OutputMessage] = []
         var read = 0
         var ignored = 0
-        for (n, bytes) in history.enumerated() {
+        for (n, record) in records.enumerated() {
             read += 1
-            if case .event(let event) = InputDecoder.outcome(of: bytes), event.type == .timerFired {
+            let line = InputLine(lineNumber: n, record: record)
+            if case .event(let event) = line.outcome, event.type == .timerFired {
                 ignored += 1
                 continue
             }
-            before.process(bytes, lineNumber: n, into: &scratch)
-            after.process(bytes, lineNumber: n, into: &scratch)
+            before.process(line, into: &scratch)
+            after.process(line, into: &scratch)
             scratch.removeAll(keepingCapacity: true)
         }
         before.finish(until: until, into: &scratch)

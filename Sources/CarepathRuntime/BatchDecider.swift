@@ -21,8 +21,15 @@ public struct BatchDecider: Sendable {
     /// A consumed message, decoded.
     public struct Decoded: Sendable {
         public var message: KafkaMessage
-        public var bytes: [UInt8]
-        public var outcome: InputDecoder.Outcome
+        /// The message as the input formats see it.
+        public var record: InputRecord
+        /// Its format, its event or why it is refused, and the headers a dead letter keeps.
+        public var input: DecodedInput
+
+        /// The message value as received.
+        public var bytes: [UInt8] { record.bytes }
+        /// The validated event or the reason it is refused.
+        public var outcome: InputDecoder.Outcome { input.outcome }
     }
 
     /// What a batch did, for logs and metrics.
@@ -48,11 +55,13 @@ public struct BatchDecider: Sendable {
         public var summary: Summary
     }
 
-    /// Decodes messages; cheap enough to run before loading the patients they name.
+    /// Decodes messages, each in the format its headers choose (structured or
+    /// binary CloudEvents, ``InputFormat``); cheap enough to run before
+    /// loading the patients they name.
     public static func decode(_ messages: [KafkaMessage]) -> [Decoded] {
         messages.map { message in
-            let bytes = Array(message.value)
-            return Decoded(message: message, bytes: bytes, outcome: InputDecoder.outcome(of: bytes))
+            let record = InputRecord(message)
+            return Decoded(message: message, record: record, input: InputFormat.decode(record))
         }
     }
 
@@ -80,8 +89,10 @@ public struct BatchDecider: Sendable {
             batch.advance(topic: m.topic, partition: m.partition, to: m.offset + 1)
             let key = m.key.map { String(decoding: $0, as: UTF8.self) }
             func deadLetter(_ rejection: Rejection, inputId: String?) {
-                let letter = DeadLetter(rejection: rejection, bytes: d.bytes, topic: m.topic, partition: Int(m.partition),
-                                        offset: m.offset, key: key, receivedAt: receivedAt, inputId: inputId)
+                // The path the message's format gives the field (a header in binary mode).
+                let letter = DeadLetter(rejection: d.input.located(rejection), bytes: d.bytes, topic: m.topic, partition: Int(m.partition),
+                                        offset: m.offset, key: key, receivedAt: receivedAt, inputId: inputId,
+                                        headers: d.input.eventHeaders)
                 batch.publish(letter.message(topics: topics))
                 summary.deadLettered[rejection.reason, default: 0] += 1
             }

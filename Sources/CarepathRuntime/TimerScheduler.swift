@@ -1,5 +1,4 @@
 public import CarepathStore
-import CarepathJSON
 public import Kafka
 public import Logging
 import Pathway
@@ -11,7 +10,7 @@ import Pathway
 /// event of the patient. Announcing twice is harmless (the second changes nothing).
 public final class TimerScheduler: Sendable {
     /// The CloudEvents `source` of the timer announcements.
-    public static let source = "urn:carepath:timer"
+    public static let source = TimerFiring.source
 
     private let store: any TimerStore
     private let producer: KafkaProducer
@@ -94,24 +93,12 @@ public final class TimerScheduler: Sendable {
     /// keyed by the patient and sent to the partition the patient's inputs came
     /// from (librdkafka's default partitioner is not the Java client's, so the
     /// key alone could put it elsewhere and break per-patient order).
+    ///
+    /// Written by the input format that reads it back (structured mode,
+    /// ``InputFormat/timerAnnouncement(of:patientId:)``), with the header
+    /// `carepath-id` = the timer id.
     public static func announcement(of timer: StoredTimer, inputTopic: String) -> ProducerMessage {
-        var w = JSONWriter(capacity: 384)
-        w.object { o in
-            o.field("specversion", "1.0")
-            o.field("id", timer.timer.id)
-            o.field("source", source)
-            o.field("type", "timer.fired")
-            o.field("subject", timer.patientId)
-            o.field("time", timer.timer.dueAt.rfc3339)
-            o.field("datacontenttype", "application/json")
-            o.field("data") { d in
-                d.object { data in
-                    data.field("timerId", timer.timer.id)
-                    data.field("timerCode", timer.timer.code.rawValue)
-                }
-            }
-        }
-        return ProducerMessage(topic: inputTopic, partition: timer.inputPartition, key: Array(timer.patientId.utf8), value: w.bytes,
-                               headers: [KafkaHeader("carepath-id", timer.timer.id)])
+        ProducerMessage(InputFormat.structured.timerAnnouncement(of: timer.timer, patientId: timer.patientId),
+                        topic: inputTopic, partition: timer.inputPartition, headers: [KafkaHeader("carepath-id", timer.timer.id)])
     }
 }

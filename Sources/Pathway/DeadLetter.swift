@@ -21,6 +21,30 @@ public struct DeadLetter: Sendable, Hashable {
     public var receivedAt: Timestamp?
     /// The refused message's `id`, when it has a readable one (its causation id).
     public var inputId: String?
+    /// The headers the event was read from (``DecodedInput/eventHeaders``):
+    /// with the payload, what it takes to send the message again as it came.
+    /// Written only when there are any (a binary-mode CloudEvent, or a
+    /// structured one whose `content-type` header gave its `datacontenttype`),
+    /// so any other dead letter has exactly the fields of PATHWAY.md section 6.
+    public var headers: [KeptHeader]
+
+    /// A header of the refused message, as its dead letter keeps it.
+    public struct KeptHeader: Sendable, Hashable {
+        public var name: String
+        /// The value as UTF-8 text, or base64 when it is not UTF-8.
+        public var value: String
+        /// `utf8` or `base64`.
+        public var valueEncoding: String
+        /// Whether the value was cut to fit the dead letter's budget for header values.
+        public var valueTruncated: Bool
+
+        public init(name: String, value: String, valueEncoding: String, valueTruncated: Bool) {
+            self.name = name
+            self.value = value
+            self.valueEncoding = valueEncoding
+            self.valueTruncated = valueTruncated
+        }
+    }
 
     /// Builds the dead letter of a refused message.
     ///
@@ -34,8 +58,10 @@ public struct DeadLetter: Sendable, Hashable {
     ///   - key: its key.
     ///   - receivedAt: when carepath read it, `nil` offline.
     ///   - inputId: the message's CloudEvents `id`, when readable.
+    ///   - headers: the headers the event was read from (``DecodedInput/eventHeaders``);
+    ///     at most 64 KiB of their values are kept, in order, each as UTF-8 or base64.
     public init(rejection: Rejection, bytes: [UInt8], topic: String, partition: Int?, offset: Int64, key: String?,
-                receivedAt: Timestamp?, inputId: String? = nil) {
+                receivedAt: Timestamp?, inputId: String? = nil, headers: [InputRecord.Header] = []) {
         self.inputId = inputId
         self.rejection = rejection
         self.topic = topic
@@ -44,23 +70,25 @@ public struct DeadLetter: Sendable, Hashable {
         self.key = key
         self.receivedAt = receivedAt
         payloadSha256 = SHA256.hash(data: bytes).hexString
-        let limit = Self.maximumPayloadBytes
-        if let text = String(validating: bytes, as: UTF8.self) {
-            payloadEncoding = "utf8"
-            if bytes.count <= limit {
-                payload = text
-                payloadTruncated = false
-            } else {
-                var end = limit
-                while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }  // do not split a character
-                payload = String(decoding: bytes[..<end], as: UTF8.self)
-                payloadTruncated = true
-            }
-        } else {
-            payloadEncoding = "base64"
-            payloadTruncated = bytes.count > limit
-            payload = Base64.encode(bytes.prefix(limit))
+        (payload, payloadEncoding, payloadTruncated) = Self.kept(bytes, limit: Self.maximumPayloadBytes)
+        var budget = Self.maximumPayloadBytes
+        self.headers = headers.map { header in
+            let (value, encoding, truncated) = Self.kept(header.value, limit: budget)
+            budget -= min(budget, header.value.count)
+            return KeptHeader(name: header.name, value: value, valueEncoding: encoding, valueTruncated: truncated)
         }
+    }
+
+    /// At most `limit` bytes of `bytes`: as UTF-8 text when they are UTF-8 (cut
+    /// at a character boundary), else as base64.
+    private static func kept(_ bytes: [UInt8], limit: Int) -> (text: String, encoding: String, truncated: Bool) {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            guard bytes.count > limit else { return (text, "utf8", false) }
+            var end = limit
+            while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }  // do not split a character
+            return (String(decoding: bytes[..<end], as: UTF8.self), "utf8", true)
+        }
+        return (Base64.encode(bytes.prefix(limit)), "base64", bytes.count > limit)
     }
 
     public func write(to w: inout JSONWriter) {
@@ -77,6 +105,22 @@ public struct DeadLetter: Sendable, Hashable {
             o.field("payloadTruncated", payloadTruncated)
             o.field("payloadSha256", payloadSha256)
             o.nullable("receivedAt", receivedAt?.rfc3339)
+            if !headers.isEmpty {
+                o.field("headers") { w in
+                    w.array { a in
+                        for header in headers {
+                            a.element { e in
+                                e.object { h in
+                                    h.field("name", header.name)
+                                    h.field("value", header.value)
+                                    h.field("valueEncoding", header.valueEncoding)
+                                    h.field("valueTruncated", header.valueTruncated)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -96,7 +140,7 @@ public struct DeadLetter: Sendable, Hashable {
     public init(json object: JSONObject) throws(Rejection) {
         let r = FieldReader(object, path: "$")
         try r.closed(["reason", "path", "message", "topic", "partition", "offset", "key", "payload", "payloadEncoding",
-                      "payloadTruncated", "payloadSha256", "receivedAt"])
+                      "payloadTruncated", "payloadSha256", "receivedAt", "headers"])
         let reason: DeadLetterReason = try r.requiredEnum("reason")
         let path = try r.requiredString("path")
         guard path.hasPrefix("$") else { throw Rejection(.invalidField, at: "$.path", "path must be a JSON path starting with $") }
@@ -133,6 +177,31 @@ public struct DeadLetter: Sendable, Hashable {
             }
         } else if payload.unicodeScalars.count > Self.maximumPayloadBytes {
             throw Rejection(.invalidField, at: "$.payload", "payload must be at most 64 KiB")
+        }
+        headers = []
+        guard let listed = r.present("headers") else { return }
+        guard case .array(let elements) = listed, !elements.isEmpty else {
+            throw Rejection(.invalidField, at: "$.headers", "headers must be a non-empty array (left out when there are none)")
+        }
+        for (i, element) in elements.enumerated() {
+            let at = "$.headers[\(i)]"
+            guard case .object(let member) = element else {
+                throw Rejection(.invalidField, at: at, "each header must be an object {name, value, valueEncoding, valueTruncated}")
+            }
+            let h = FieldReader(member, path: at)
+            try h.closed(["name", "value", "valueEncoding", "valueTruncated"])
+            let name = try h.requiredString("name")
+            guard case .string(let value)? = member["value"] else {
+                throw Rejection(.missingField, at: at + ".value", "value is required (a string)")
+            }
+            let encoding = try h.requiredString("valueEncoding")
+            guard encoding == "utf8" || (encoding == "base64" && Base64.isValid(value)) else {
+                throw Rejection(.invalidField, at: at + ".valueEncoding", "valueEncoding must be utf8, or base64 with a valid base64 value")
+            }
+            guard let truncated = try h.optionalBool("valueTruncated") else {
+                throw Rejection(.missingField, at: at + ".valueTruncated", "valueTruncated is required (true or false)")
+            }
+            headers.append(KeptHeader(name: name, value: value, valueEncoding: encoding, valueTruncated: truncated))
         }
     }
 }

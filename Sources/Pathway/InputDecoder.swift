@@ -64,6 +64,12 @@ public enum InputDecoder {
     /// - Returns: the validated event.
     /// - Throws: ``Rejection`` with the reason and JSON path of the first problem.
     public static func decode(_ bytes: [UInt8]) throws(Rejection) -> InputEvent {
+        try decode(try object(of: bytes))
+    }
+
+    /// The JSON object a structured message holds, before validation.
+    /// - Throws: ``Rejection`` (`too-large` or `invalid-json`, at `$`).
+    static func object(of bytes: [UInt8]) throws(Rejection) -> JSONObject {
         guard bytes.count <= maximumMessageBytes else {
             throw Rejection(.tooLarge, at: "$", "message is \(bytes.count) bytes; the limit is \(maximumMessageBytes) bytes (1 MiB)")
         }
@@ -76,12 +82,32 @@ public enum InputDecoder {
         guard case .object(let object) = value else {
             throw Rejection(.invalidJSON, at: "$", "a message must be a JSON object, not \(value.typeName == "integer" ? "a number" : "a " + value.typeName)")
         }
-        return try decode(object)
+        return object
     }
 
     /// Decodes a parsed message.
     /// - Throws: ``Rejection``.
     public static func decode(_ object: JSONObject) throws(Rejection) -> InputEvent {
+        let attributes = try envelope(of: object)
+        let data = try FieldReader(object, path: "$").requiredObject("data")
+        let typed = try decodeData(attributes.type, data)
+        return InputEvent(id: attributes.id, source: attributes.source, subject: attributes.subject, time: attributes.time,
+                          data: typed, fingerprint: fingerprint(of: object))
+    }
+
+    /// The attributes of an event's envelope, checked.
+    struct Envelope {
+        var id: String
+        var source: String
+        var type: InputType
+        var subject: String
+        var time: Timestamp
+    }
+
+    /// Checks the envelope of a parsed message, `specversion` through
+    /// `datacontenttype`, in the contract's order; `data` is left to the caller.
+    /// - Throws: ``Rejection`` at the path of the first attribute that is wrong.
+    static func envelope(of object: JSONObject) throws(Rejection) -> Envelope {
         let envelope = FieldReader(object, path: "$")
         guard let specversion = envelope.present("specversion") else {
             throw Rejection(.missingField, at: "$.specversion", "specversion is required (\"1.0\")")
@@ -104,13 +130,17 @@ public enum InputDecoder {
         }
         let time = try envelope.requiredTimestamp("time")
         if let contentType = envelope.present("datacontenttype") {
-            guard case .string(let text) = contentType, text == "application/json" || text.hasPrefix("application/json;") else {
+            guard case .string(let text) = contentType, isJSONMediaType(text) else {
                 throw Rejection(.invalidField, at: "$.datacontenttype", "datacontenttype must be \"application/json\"")
             }
         }
-        let data = try envelope.requiredObject("data")
-        let typed = try decodeData(type, data)
-        return InputEvent(id: id, source: source, subject: subject, time: time, data: typed, fingerprint: fingerprint(of: object))
+        return Envelope(id: id, source: source, type: type, subject: subject, time: time)
+    }
+
+    /// Whether a `datacontenttype` (or a `content-type` header) says JSON:
+    /// `application/json`, with or without parameters.
+    static func isJSONMediaType(_ text: String) -> Bool {
+        text == "application/json" || text.hasPrefix("application/json;")
     }
 
     /// SHA-256 (hex) of the canonical form of a message: keys sorted, no white

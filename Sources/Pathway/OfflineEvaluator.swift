@@ -36,12 +36,25 @@ public struct OfflineEvaluator: Sendable {
         process(InputLine(lineNumber: lineNumber, bytes: bytes), to: &messages)
     }
 
+    /// Applies one input decoded already: a line, or a record read from a topic
+    /// (``InputLine/init(lineNumber:record:)``).
+    /// - Parameters:
+    ///   - line: the decoded input.
+    ///   - messages: where the messages it yields are appended.
+    public mutating func process(_ line: InputLine, into messages: inout [OutputMessage]) {
+        process(line, to: &messages)
+    }
+
     /// Applies one input line decoded already.
     mutating func process(_ line: InputLine, to messages: inout some OutputSink) {
         let bytes = line.bytes, lineNumber = line.lineNumber
+        func deadLetter(_ rejection: Rejection, key: String?, id: String?) {
+            self.deadLetter(line.input.located(rejection), bytes: bytes, lineNumber: lineNumber, key: key, id: id,
+                            headers: line.input.eventHeaders, into: &messages)
+        }
         switch line.outcome {
         case .rejected(let rejection, let subject, let id):
-            deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: subject, id: id, into: &messages)
+            deadLetter(rejection, key: subject, id: id)
         case .event(let event):
             // Decided on the stored state in place: a new patient gets an entry
             // that is dropped again unless the event is accepted and changes something.
@@ -50,7 +63,7 @@ public struct OfflineEvaluator: Sendable {
             switch decision {
             case .rejected(let rejection):
                 dropIfNew(event.subject)
-                deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: event.subject, id: event.id, into: &messages)
+                deadLetter(rejection, key: event.subject, id: event.id)
             case .accepted(let events):
                 guard !events.isEmpty else {
                     dropIfNew(event.subject)
@@ -59,7 +72,7 @@ public struct OfflineEvaluator: Sendable {
                 latestAcceptedTime = max(latestAcceptedTime ?? event.time, event.time)
                 publish(events, patientId: event.subject, into: &messages)
             case .conflicting(let rejection, let events):
-                deadLetter(rejection, bytes: bytes, lineNumber: lineNumber, key: event.subject, id: event.id, into: &messages)
+                deadLetter(rejection, key: event.subject, id: event.id)
                 publish(events, patientId: event.subject, into: &messages)
             }
         }
@@ -112,9 +125,9 @@ public struct OfflineEvaluator: Sendable {
     }
 
     private func deadLetter(_ rejection: Rejection, bytes: [UInt8], lineNumber: Int, key: String?, id: String?,
-                            into messages: inout some OutputSink) {
+                            headers: [InputRecord.Header], into messages: inout some OutputSink) {
         let letter = DeadLetter(rejection: rejection, bytes: bytes, topic: topics.input, partition: nil,
-                                offset: Int64(lineNumber), key: key, receivedAt: nil, inputId: id)
+                                offset: Int64(lineNumber), key: key, receivedAt: nil, inputId: id, headers: headers)
         messages.publish(letter.message(topics: topics))
     }
 
@@ -245,17 +258,30 @@ public struct InputLine: Sendable {
     public let lineNumber: Int
     /// The line as read (a dead letter quotes it).
     public let bytes: [UInt8]
-    /// The validated event or the reason it is refused.
-    public let outcome: InputDecoder.Outcome
+    /// Its format, the validated event or the reason it is refused, and the
+    /// headers a dead letter keeps (a line of a file has none).
+    public let input: DecodedInput
 
-    /// Decodes one line.
+    /// The validated event or the reason it is refused.
+    public var outcome: InputDecoder.Outcome { input.outcome }
+
+    /// Decodes one line: a record with no headers and no key.
     /// - Parameters:
     ///   - lineNumber: its 0-based line number in the file.
     ///   - bytes: the line without its `\n`.
     public init(lineNumber: Int, bytes: [UInt8]) {
+        self.init(lineNumber: lineNumber, record: InputRecord(
+            bytes: bytes, position: InputRecord.Position(topic: TopicNames.standard.input, partition: nil, offset: Int64(lineNumber))))
+    }
+
+    /// Decodes a record in the format its headers choose (``InputFormat/decode(_:)``).
+    /// - Parameters:
+    ///   - lineNumber: its place in the input (offline, the dead letter's `offset`).
+    ///   - record: the record, e.g. a message read back from the input topic.
+    public init(lineNumber: Int, record: InputRecord) {
         self.lineNumber = lineNumber
-        self.bytes = bytes
-        self.outcome = InputDecoder.outcome(of: bytes)
+        self.bytes = record.bytes
+        self.input = InputFormat.decode(record)
     }
 }
 

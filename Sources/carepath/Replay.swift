@@ -88,17 +88,17 @@ struct Replay: AsyncParsableCommand {
         if let ruleset {
             let candidate = try loadRuleset(ruleset)
             let untilTime = try until.map { try parseTime($0, flag: "--until") } ?? WallClock.system.now()
-            var history: [[UInt8]] = []
+            var history: [InputRecord] = []
             do {
                 try await reader.read(from: startOffsets, progress: { progress.update($0) }) { messages in
-                    history.append(contentsOf: messages.map { Array($0.value) })
+                    history.append(contentsOf: messages.map { InputRecord($0) })
                 }
             } catch {
                 progress.finish()
                 throw CommandFailure(Self.describe(error, bootstrap: bootstrap))
             }
             progress.finish()
-            let report = WhatIfReport.evaluate(history: history, baseline: baseline, candidate: candidate, until: untilTime)
+            let report = WhatIfReport.evaluate(records: history, baseline: baseline, candidate: candidate, until: untilTime)
             writeStandardOutput(json ? report.json : Array(report.text.utf8))
             return
         }

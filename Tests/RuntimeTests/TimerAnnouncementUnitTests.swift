@@ -24,14 +24,19 @@ struct TimerAnnouncementUnitTests {
         // When a timer is announced
         let message = TimerScheduler.announcement(of: Self.timer, inputTopic: "custom.input")
 
-        // Then it goes to the input topic, keyed by the patient, with the timer id as carepath-id
+        // Then it goes to the input topic, keyed by the patient, as a structured CloudEvent
+        // (content-type application/cloudevents+json) with the timer id as carepath-id
         #expect(message.topic == "custom.input")
         #expect(message.key == Array("P-7".utf8))
         #expect(message.partition == nil)
-        #expect(message.headers == [KafkaHeader("carepath-id", "P-7/day-90-review/1")])
+        #expect(message.headers == [KafkaHeader("content-type", "application/cloudevents+json"), KafkaHeader("carepath-id", "P-7/day-90-review/1")])
 
-        // and its value decodes as the timer.fired event of that timer
-        guard case .event(let event) = InputDecoder.outcome(of: message.value) else {
+        // and the input format that reads clinical.events reads it as the timer.fired event of that timer
+        let decoded = InputFormat.decode(InputRecord(KafkaMessage(
+            topic: message.topic, partition: 0, offset: 0, key: message.key.map { ArraySlice($0) }, value: ArraySlice(message.value),
+            headers: message.headers)))
+        #expect(decoded.format == .structured)
+        guard case .event(let event) = decoded.outcome else {
             Issue.record("the announcement does not decode: \(String(decoding: message.value, as: UTF8.self))")
             return
         }

@@ -97,8 +97,8 @@ TASK_ORDER = (
 )
 DEAD_LETTER_ORDER = (
     ["reason", "path", "message", "topic", "partition", "offset", "key", "payload",
-     "payloadEncoding", "payloadTruncated", "payloadSha256", "receivedAt"],
-    {},
+     "payloadEncoding", "payloadTruncated", "payloadSha256", "receivedAt", "headers"],
+    {"headers": (["name", "value", "valueEncoding", "valueTruncated"], {})},
 )
 _TIMER = ["timerId", "timerCode", "dueAt"]
 DOMAIN_DATA_ORDER = {
