@@ -424,16 +424,8 @@ extension InputEvent {
     ///   - timeOffsetMinutes: the UTC offset `time` is written in, in minutes east of
     ///     UTC (``Timestamp/rfc3339(offsetMinutes:)``); 0, the default, writes UTC with `Z`.
     public func writeCloudEvent(to w: inout JSONWriter, timeOffsetMinutes: Int = 0) {
-        w.object { o in
-            o.field("specversion", "1.0")
-            o.field("id", id)
-            o.field("source", source)
-            o.field("type", type.rawValue)
-            o.field("subject", subject)
-            o.field("time", time, offsetMinutes: timeOffsetMinutes)
-            o.field("datacontenttype", "application/json")
-            o.field("data") { data.write(to: &$0) }
-        }
+        InputFormat.writeStructured(CloudEventAttributes(id: id, source: source, type: type, subject: subject, time: time),
+                                    timeOffsetMinutes: timeOffsetMinutes, data: { data.write(to: &$0) }, to: &w)
     }
 }
 

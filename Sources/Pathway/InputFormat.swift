@@ -300,16 +300,7 @@ extension InputFormat {
         switch self {
         case .structured:
             var w = JSONWriter(capacity: 384)
-            w.object { o in
-                o.field("specversion", "1.0")
-                o.field("id", attributes.id)
-                o.field("source", attributes.source)
-                o.field("type", attributes.type.rawValue)
-                o.field("subject", attributes.subject)
-                o.field("time", attributes.time.rfc3339)
-                o.field("datacontenttype", Self.jsonContentType)
-                o.field("data", data)
-            }
+            Self.writeStructured(attributes, timeOffsetMinutes: 0, data: data, to: &w)
             return EncodedInput(bytes: w.bytes, headers: [InputRecord.Header("content-type", Self.structuredContentType)], key: key)
         case .binary:
             var w = JSONWriter(capacity: 128)
@@ -333,11 +324,31 @@ extension InputFormat {
     ///   - timer: the timer that is due.
     ///   - patientId: its patient.
     public func timerAnnouncement(of timer: ScheduledTimer, patientId: String) -> EncodedInput {
-        encode(CloudEventAttributes(id: timer.id, source: TimerFiring.source, type: .timerFired, subject: patientId, time: timer.dueAt)) { w in
-            w.object { d in
-                d.field("timerId", timer.id)
-                d.field("timerCode", timer.code.rawValue)
-            }
+        let data = InputData.timerFired(TimerFiring(timerId: timer.id, timerCode: timer.code))
+        return encode(CloudEventAttributes(id: timer.id, source: TimerFiring.source, type: .timerFired, subject: patientId, time: timer.dueAt)) {
+            data.write(to: &$0)
+        }
+    }
+
+    /// Writes a structured-mode CloudEvent: the one place the envelope's
+    /// members and their order are written (``encode(_:data:)`` and
+    /// ``InputEvent/writeCloudEvent(to:timeOffsetMinutes:)`` both use it).
+    /// - Parameters:
+    ///   - attributes: the envelope.
+    ///   - timeOffsetMinutes: the UTC offset `time` is written in (0: UTC with `Z`).
+    ///   - data: writes the event's data, one JSON object.
+    ///   - w: the writer the object is appended to.
+    static func writeStructured(_ attributes: CloudEventAttributes, timeOffsetMinutes: Int, data: (inout JSONWriter) -> Void,
+                                to w: inout JSONWriter) {
+        w.object { o in
+            o.field("specversion", "1.0")
+            o.field("id", attributes.id)
+            o.field("source", attributes.source)
+            o.field("type", attributes.type.rawValue)
+            o.field("subject", attributes.subject)
+            o.field("time", attributes.time, offsetMinutes: timeOffsetMinutes)
+            o.field("datacontenttype", jsonContentType)
+            o.field("data", data)
         }
     }
 }
