@@ -20,11 +20,23 @@ extension SQLiteEventStore {
 
     /// - Returns: the outbox rows' sequences, in the order of `batch.outbox`.
     private static func write(_ batch: StoreBatch, to db: SQLiteConnection) throws(StoreError) -> [Int64] {
-        // The event each audit message carries, by its place in the outbox (0: none).
-        var auditedEvent = [Int64](repeating: 0, count: batch.outbox.count)
+        // An outbox message whose value is byte for byte an event's stored
+        // body (an audit message, while the audit JSON and the codec's current
+        // version agree) refers to that event's row instead of keeping a
+        // second copy: the event each message carries, by its place in the
+        // outbox (0: none). Only equal bytes are shared, so what is published
+        // never depends on the stored form, nor the stored form on it.
+        var carriedEvent = [Int64](repeating: 0, count: batch.outbox.count)
+        var messageIndex: [String: Int] = [:]
+        if !batch.appends.isEmpty {
+            messageIndex.reserveCapacity(batch.outbox.count)
+            for (index, message) in batch.outbox.enumerated() where messageIndex[message.carepathId] == nil {
+                messageIndex[message.carepathId] = index
+            }
+        }
         let readVersion = try db.statement("SELECT version FROM streams WHERE patient_id = ?")
         let insertEvent = try db.statement(
-            "INSERT INTO events (patient_id, version, type, causation_id, body) VALUES (?, ?, ?, ?, ?)")
+            "INSERT INTO events (patient_id, version, type, causation_id, codec_version, body) VALUES (?, ?, ?, ?, ?, ?)")
         let writeVersion = try db.statement(
             "INSERT INTO streams (patient_id, version) VALUES (?, ?) ON CONFLICT (patient_id) DO UPDATE SET version = excluded.version")
         for append in batch.appends {
@@ -36,7 +48,7 @@ extension SQLiteEventStore {
                 throw .versionConflict(patientId: append.patientId, expected: append.expectedVersion, actual: actual)
             }
             var version = actual
-            for (event, auditMessage) in zip(append.events, append.auditMessages) {
+            for (event, stored) in zip(append.events, append.stored) {
                 version += 1
                 guard event.version == version, event.patientId == append.patientId else {
                     throw .constraint("event \(event.messageId) does not follow version \(version - 1) of patient \(append.patientId)")
@@ -46,9 +58,12 @@ extension SQLiteEventStore {
                 insertEvent.bind(2, event.version)
                 insertEvent.bind(3, event.payload.typeName)
                 insertEvent.bind(4, event.causationEventId)
-                insertEvent.bind(5, bytes: batch.outbox[auditMessage].value)
+                insertEvent.bind(5, stored.version.rawValue)
+                insertEvent.bind(6, bytes: stored.bytes)
                 try insertEvent.run()
-                auditedEvent[auditMessage] = db.lastInsertedRowId
+                if let index = messageIndex[event.messageId], batch.outbox[index].value == stored.bytes {
+                    carriedEvent[index] = db.lastInsertedRowId
+                }
             }
             writeVersion.reset()
             writeVersion.bind(1, append.patientId)
@@ -85,14 +100,14 @@ extension SQLiteEventStore {
         let insertValue = try db.statement("INSERT INTO outbox_values (seq, value) VALUES (?, ?)")
         var sequences: [Int64] = []
         sequences.reserveCapacity(batch.outbox.count)
-        for (message, event) in zip(batch.outbox, auditedEvent) {
+        for (message, event) in zip(batch.outbox, carriedEvent) {
             insertOutbox.reset()
             insertOutbox.bind(1, message.carepathId)
             insertOutbox.bind(2, message.topic)
             insertOutbox.bind(3, message.key)
             insertOutbox.bind(4, message.causationId)
             insertOutbox.bind(5, batch.recordedAt.millisecondsSinceEpoch)
-            // An audit message's value is its event's body, stored once.
+            // A message carrying an event's body keeps no bytes of its own.
             insertOutbox.bind(6, event == 0 ? nil : event)
             try insertOutbox.run()
             let sequence = db.lastInsertedRowId

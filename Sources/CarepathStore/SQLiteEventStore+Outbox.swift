@@ -5,7 +5,8 @@ extension SQLiteEventStore {
 
     /// An outbox row with its message's bytes; `o` is `outbox`, `v` is `outbox_values`, `e` is `events`.
     private static let outboxColumns = "o.seq, o.carepath_id, o.topic, o.key, coalesce(v.value, e.body), o.causation_id, o.created_at, o.published_at, o.attempts"
-    /// An audit message's value is its event's body; any other message's is in `outbox_values`.
+    /// A message that carries an event's stored body (`event_seq`, see the
+    /// commit) reads it from `events`; any other message's bytes are in `outbox_values`.
     private static let outboxJoin = "outbox o LEFT JOIN outbox_values v ON v.seq = o.seq LEFT JOIN events e ON e.seq = o.event_seq"
 
     private static func outboxRecord(_ row: SQLiteStatement) -> OutboxRecord {

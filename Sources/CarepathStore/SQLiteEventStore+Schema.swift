@@ -109,6 +109,17 @@ extension SQLiteEventStore {
         CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
         CREATE INDEX outbox_retry ON outbox (seq) WHERE published_at IS NULL AND next_attempt_at > 0;
         """,
+        // Version 3: each domain event records the version of the storage
+        // codec its body is in (``StoredEventCodec``), and is read by it.
+        // Every body already stored is the JSON that v1 reads (the audit
+        // message's, as releases before the codec stored it): the column's
+        // default marks those rows v1 without rewriting them (SQLite keeps a
+        // column default in the schema: the migration takes no time and no
+        // space, whatever the size of the store). Every insert names its
+        // version; the default serves the old rows only.
+        """
+        ALTER TABLE events ADD COLUMN codec_version INTEGER NOT NULL DEFAULT 1;
+        """,
     ]
 
     static func version(of db: SQLiteConnection) throws(StoreError) -> Int {

@@ -102,17 +102,18 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     public func streams(of patientIds: [String]) async throws(StoreError) -> [String: [DomainEvent]] {
         try await performRead { db throws(StoreError) in
-            let statement = try db.statement("SELECT body FROM events WHERE patient_id = ? ORDER BY version")
+            let statement = try db.statement("SELECT version, codec_version, body FROM events WHERE patient_id = ? ORDER BY version")
             var streams: [String: [DomainEvent]] = [:]
             for patientId in Set(patientIds) {
                 statement.reset()
                 statement.bind(1, patientId)
                 var events: [DomainEvent] = []
                 while try statement.step() {
-                    do {
-                        events.append(try DomainEvent(json: statement.bytes(0), stored: true))
+                    let codecVersion = statement.int(1)
+                    do throws(StoredEventCodec.DecodingError) {
+                        events.append(try StoredEventCodec.decode(statement.bytes(2), versionNumber: codecVersion))
                     } catch {
-                        throw .corrupt("patient \(patientId), event \(events.count + 1): \(error)")
+                        throw .unreadableEvent(patientId: patientId, version: statement.int(0), codecVersion: codecVersion, error)
                     }
                 }
                 if !events.isEmpty { streams[patientId] = events }

@@ -10,9 +10,10 @@ public struct StoreBatch: Sendable {
         public var patientId: String
         public var expectedVersion: Int
         public var events: [DomainEvent]
-        /// Where each event's audit message is in ``StoreBatch/outbox``, in the
-        /// order of `events`: its value is the event's stored JSON.
-        public var auditMessages: [Int]
+        /// What the store keeps of each event, in the order of `events`: its
+        /// bytes in the storage codec's current version (``StoredEventCodec``),
+        /// written when the batch is built rather than inside the commit.
+        public var stored: [StoredEvent]
     }
 
     /// An input applied to a patient (a `ClinicalEventRecorded`), and where it was read.
@@ -74,13 +75,14 @@ public struct StoreBatch: Sendable {
         } else {
             index = appends.count
             appendIndex[patientId] = index
-            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], auditMessages: []))
+            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], stored: []))
         }
         for event in events {
-            // The audit message comes last; its value is the event's stored JSON.
             Projection.append(event, topics: topics, scratch: &scratch, into: &outbox)
             appends[index].events.append(event)
-            appends[index].auditMessages.append(outbox.count - 1)
+            scratch.bytes.removeAll(keepingCapacity: true)
+            StoredEventCodec.encode(event, into: &scratch)
+            appends[index].stored.append(StoredEvent(version: StoredEventCodec.current, bytes: scratch.exactBytes))
             switch event.payload {
             case .clinicalEventRecorded(let input, _):
                 processed.append(ProcessedInput(patientId: patientId, source: input.source, id: input.id,
