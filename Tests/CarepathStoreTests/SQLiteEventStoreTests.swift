@@ -12,7 +12,7 @@ struct SQLiteEventStoreTests {
         let folder = try ScratchFolder()
         let store = try SQLiteEventStore(path: folder.store)
         var batch = StoreBatch(recordedAt: now)
-        for (_, events) in syntheticStreams(patients: 1) { batch.record(events, position: nil, topics: .standard) }
+        for (_, events) in syntheticStreams(patients: 1) { batch.recordWithMessages(events, position: nil) }
         try await store.commit(batch)
         let rows = try await store.unpublished(limit: 10, now: now)
         try await store.markPublished(rows.prefix(6).map(\.sequence), at: now)
@@ -40,7 +40,7 @@ struct SQLiteEventStoreTests {
         let folder = try ScratchFolder()
         let store = try SQLiteEventStore(path: folder.store)
         var batch = StoreBatch(recordedAt: now)
-        for (_, events) in syntheticStreams(patients: 30, events: 8) { batch.record(events, position: nil, topics: .standard) }
+        for (_, events) in syntheticStreams(patients: 30, events: 8) { batch.recordWithMessages(events, position: nil) }
         try await store.commit(batch)
         // The commit (~2.4 MB, below the writer's own checkpoint threshold) sits in
         // the WAL until the background checkpoint copies it into the database file.
@@ -87,7 +87,7 @@ struct SQLiteEventStoreTests {
         do {
             let store = try SQLiteEventStore(path: folder.store)
             var batch = StoreBatch(recordedAt: now)
-            batch.record(events, position: nil, topics: .standard)
+            batch.recordWithMessages(events, position: nil)
             try await store.commit(batch)
             await store.close()
         }

@@ -119,7 +119,7 @@ struct UpgradeFromVersion2Tests {
         let decided = Pathway.decide(.apply(next), evolving: &state).events
         try #require(!decided.isEmpty)
         var batch = StoreBatch(recordedAt: now)
-        batch.record(decided, position: nil, topics: .standard)
+        batch.recordWithMessages(decided, position: nil)
         try await store.commit(batch)
         #expect(try await store.streams(of: ["P-OST-1"])["P-OST-1"] == streams["P-OST-1"]! + decided)
         await store.close()
