@@ -1,3 +1,4 @@
+import CarepathJSON
 public import CarepathStore
 public import Kafka
 public import Pathway
@@ -81,6 +82,7 @@ public struct BatchDecider: Sendable {
     /// - Returns: the store batch, the patients' new states and a summary.
     public func decide(_ decoded: [Decoded], states: [String: PatientState], receivedAt: Timestamp) -> Outcome {
         var batch = StoreBatch(recordedAt: receivedAt)
+        var scratch = JSONWriter(capacity: 4096)
         var working: [String: PatientState] = [:]
         var summary = Summary()
         for d in decoded {
@@ -122,7 +124,8 @@ public struct BatchDecider: Sendable {
                     changed = true
                     summary.recommendations += events.count { if case .recommendationIssued = $0.payload { true } else if case .recommendationRevised = $0.payload { true } else { false } }
                     summary.tasks += events.count { if case .taskRequested = $0.payload { true } else if case .taskChanged = $0.payload { true } else { false } }
-                    batch.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset), topics: topics)
+                    Self.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset), topics: topics,
+                                in: &batch, scratch: &scratch)
                 case .accepted(let events) where events.isEmpty:
                     summary.unchanged += 1
                 case .accepted(let events):
@@ -134,12 +137,41 @@ public struct BatchDecider: Sendable {
                         default: break
                         }
                     }
-                    batch.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset),
-                                 topics: topics)
+                    Self.record(events, position: .init(topic: m.topic, partition: m.partition, offset: m.offset), topics: topics,
+                                in: &batch, scratch: &scratch)
                     summary.applied += 1
                 }
             }
         }
         return Outcome(batch: batch, states: working, summary: summary)
+    }
+}
+
+extension BatchDecider {
+    /// Adds decided domain events to `batch` with the messages they publish,
+    /// so that one commit stores both: the events (``StoreBatch/record(_:position:)``),
+    /// then each event's messages in publication order (``Projection``: a
+    /// recommendation or task revision on its own topic, then the event on the
+    /// audit topic).
+    /// - Parameters:
+    ///   - events: consecutive domain events of one patient.
+    ///   - position: where the input behind them was read, if anywhere.
+    ///   - topics: the output topic names.
+    ///   - batch: the batch being built.
+    public static func record(_ events: [DomainEvent], position: StoreBatch.InputPosition?, topics: TopicNames,
+                              in batch: inout StoreBatch) {
+        var scratch = JSONWriter(capacity: 4096)
+        record(events, position: position, topics: topics, in: &batch, scratch: &scratch)
+    }
+
+    /// ``record(_:position:topics:in:)`` with a writer reused across calls
+    /// (its contents are replaced).
+    static func record(_ events: [DomainEvent], position: StoreBatch.InputPosition?, topics: TopicNames,
+                       in batch: inout StoreBatch, scratch: inout JSONWriter) {
+        batch.record(events, position: position)
+        var messages: [OutputMessage] = []
+        messages.reserveCapacity(events.count + 1)
+        for event in events { Projection.append(event, topics: topics, scratch: &scratch, into: &messages) }
+        batch.publish(contentsOf: messages)
     }
 }

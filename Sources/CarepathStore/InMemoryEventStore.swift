@@ -16,7 +16,11 @@ import Synchronization
 ///   waits for its retry time; rows are never removed;
 /// - timers stay pending until a commit fires or cancels them, and are listed
 ///   for announcement once due until they are marked announced;
-/// - ids are sorted by their UTF-8 bytes, as SQLite's `BINARY` collation does.
+/// - ids are sorted by their UTF-8 bytes, as SQLite's `BINARY` collation does;
+/// - domain events are kept as the storage codec writes them (``StoredEvent``)
+///   and read back through it, so that every test run on this store also
+///   runs the codec, and an event the codec would not give back is caught here
+///   as it would be on SQLite.
 ///
 /// Every call takes one lock for the time of a short, synchronous piece of
 /// work; streams are not read beside a commit, as SQLite's second connection
@@ -45,13 +49,29 @@ public final class InMemoryEventStore: EventStore {
     // MARK: - Streams and inputs
 
     public func streams(of patientIds: [String]) async throws(StoreError) -> [String: [DomainEvent]] {
-        try withState { s in
-            var streams: [String: [DomainEvent]] = [:]
+        // Copied under the lock, decoded outside it.
+        let stored = try withState { s in
+            var stored: [String: [StoredEvent]] = [:]
             for patientId in Set(patientIds) {
-                if let events = s.streams[patientId], !events.isEmpty { streams[patientId] = events }
+                if let events = s.streams[patientId], !events.isEmpty { stored[patientId] = events }
             }
-            return streams
+            return stored
         }
+        var streams: [String: [DomainEvent]] = [:]
+        streams.reserveCapacity(stored.count)
+        for (patientId, rows) in stored {
+            var events: [DomainEvent] = []
+            events.reserveCapacity(rows.count)
+            for row in rows {
+                do throws(StoredEventCodec.DecodingError) {
+                    events.append(try row.decode())
+                } catch {
+                    throw .unreadableEvent(patientId: patientId, version: events.count + 1, codecVersion: row.version.rawValue, error)
+                }
+            }
+            streams[patientId] = events
+        }
+        return streams
     }
 
     public func patientIds() async throws(StoreError) -> [String] {
@@ -193,7 +213,8 @@ extension InMemoryEventStore {
             var announcedAt: Timestamp?
         }
 
-        var streams: [String: [DomainEvent]] = [:]
+        /// Each patient's events, as the storage codec wrote them.
+        var streams: [String: [StoredEvent]] = [:]
         /// The sum of the streams' lengths.
         var domainEvents = 0
         var processed: [InputKey: StoreBatch.ProcessedInput] = [:]
@@ -247,7 +268,7 @@ extension InMemoryEventStore {
         /// - Returns: the sequences of its outbox rows.
         mutating func apply(_ batch: StoreBatch) -> [Int64] {
             for append in batch.appends {
-                streams[append.patientId, default: []].append(contentsOf: append.events)
+                streams[append.patientId, default: []].append(contentsOf: append.stored)
                 domainEvents += append.events.count
             }
             for input in batch.processed {

@@ -165,3 +165,39 @@ final class SQLiteStatement {
         return Array(UnsafeRawBufferPointer(start: blob, count: count))
     }
 }
+
+// MARK: - The store's queues
+
+/// How ``SQLiteEventStore`` reaches its connections: each one confined to
+/// its serial queue, the caller suspended (not blocked) until the work is done.
+extension SQLiteEventStore {
+
+    func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            queue.async {
+                guard let connection = self.connection else {
+                    continuation.resume(returning: .failure(.unavailable("the store at \(self.path) is closed")))
+                    return
+                }
+                continuation.resume(returning: Result { () throws(StoreError) -> T in try body(connection) })
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the reading connection, beside whatever the writer is
+    /// doing; on the writer's queue for an in-memory store.
+    func performRead<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
+        guard readsBeside else { return try await perform(body) }
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            readQueue.async {
+                guard let reader = self.reader else {
+                    continuation.resume(returning: .failure(.unavailable("the store at \(self.path) is closed")))
+                    return
+                }
+                continuation.resume(returning: Result { () throws(StoreError) -> T in try body(reader) })
+            }
+        }
+        return try result.get()
+    }
+}

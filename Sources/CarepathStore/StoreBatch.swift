@@ -4,15 +4,20 @@ public import Pathway
 /// Everything one consumed batch changes, committed by ``EventStore/commit(_:)``
 /// in one transaction: streams, processed inputs, next offsets, outbox rows and
 /// timers.
+///
+/// It holds what to store and nothing more: the messages to publish are made
+/// by the runtime (the batch decider projects domain events into them) and
+/// given to it, so that the store never depends on what is published.
 public struct StoreBatch: Sendable {
     /// Appends to one patient's stream, expected to be at `expectedVersion`.
     public struct Append: Sendable, Hashable {
         public var patientId: String
         public var expectedVersion: Int
         public var events: [DomainEvent]
-        /// Where each event's audit message is in ``StoreBatch/outbox``, in the
-        /// order of `events`: its value is the event's stored JSON.
-        public var auditMessages: [Int]
+        /// What the store keeps of each event, in the order of `events`: its
+        /// bytes in the storage codec's current version (``StoredEventCodec``),
+        /// written when the batch is built rather than inside the commit.
+        public var stored: [StoredEvent]
     }
 
     /// An input applied to a patient (a `ClinicalEventRecorded`), and where it was read.
@@ -48,6 +53,7 @@ public struct StoreBatch: Sendable {
     /// Timers fired or cancelled: no longer pending.
     public private(set) var timersEnded: [String] = []
     private var appendIndex: [String: Int] = [:]
+    /// Reused to encode each event for the store.
     private var scratch = JSONWriter(capacity: 4096)
 
     public init(recordedAt: Timestamp) {
@@ -57,15 +63,15 @@ public struct StoreBatch: Sendable {
     /// Nothing to write.
     public var isEmpty: Bool { appends.isEmpty && nextOffsets.isEmpty && outbox.isEmpty }
 
-    /// Records domain events decided for a patient, with the messages they
-    /// publish and the timers they schedule or end.
+    /// Records domain events decided for a patient: appended to the patient's
+    /// stream (expected at the version before the first of them), each kept
+    /// as the storage codec writes it, with the input they record and the
+    /// timers they schedule or end. The messages they publish are not made
+    /// here: the runtime adds them with ``publish(_:)``.
     /// - Parameters:
     ///   - events: consecutive domain events of one patient.
-    ///   - expectedVersion: the stream's version before the first of them, as
-    ///     the decision saw it (the first event's version minus one).
     ///   - position: where the input behind them was read, if anywhere.
-    ///   - topics: the output topic names.
-    public mutating func record(_ events: [DomainEvent], position: InputPosition?, topics: TopicNames) {
+    public mutating func record(_ events: [DomainEvent], position: InputPosition?) {
         guard let first = events.first else { return }
         let patientId = first.patientId
         let index: Int
@@ -74,13 +80,13 @@ public struct StoreBatch: Sendable {
         } else {
             index = appends.count
             appendIndex[patientId] = index
-            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], auditMessages: []))
+            appends.append(Append(patientId: patientId, expectedVersion: first.version - 1, events: [], stored: []))
         }
         for event in events {
-            // The audit message comes last; its value is the event's stored JSON.
-            Projection.append(event, topics: topics, scratch: &scratch, into: &outbox)
             appends[index].events.append(event)
-            appends[index].auditMessages.append(outbox.count - 1)
+            scratch.bytes.removeAll(keepingCapacity: true)
+            StoredEventCodec.encode(event, into: &scratch)
+            appends[index].stored.append(StoredEvent(version: StoredEventCodec.current, bytes: scratch.exactBytes))
             switch event.payload {
             case .clinicalEventRecorded(let input, _):
                 processed.append(ProcessedInput(patientId: patientId, source: input.source, id: input.id,
@@ -95,9 +101,16 @@ public struct StoreBatch: Sendable {
         }
     }
 
-    /// Adds a message that is not a domain event's (a dead letter).
+    /// Adds a message to publish: committed with the batch, as an outbox row.
+    /// - Parameter message: a message a domain event publishes, or a dead letter.
     public mutating func publish(_ message: OutputMessage) {
         outbox.append(message)
+    }
+
+    /// Adds messages to publish, in their order.
+    /// - Parameter messages: what the batch's domain events publish, or dead letters.
+    public mutating func publish(contentsOf messages: some Sequence<OutputMessage>) {
+        outbox.append(contentsOf: messages)
     }
 
     /// Records that `topic`'s `partition` has been read up to `nextOffset` (exclusive).

@@ -31,3 +31,21 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension StoreError {
+    /// ``corrupt(_:)`` for a stored domain event the storage codec cannot read.
+    /// - Parameters:
+    ///   - patientId: whose stream holds it.
+    ///   - version: its version in the stream.
+    ///   - codecVersion: the storage codec version recorded beside it.
+    ///   - error: what the codec found.
+    static func unreadableEvent(patientId: String, version: Int, codecVersion: Int,
+                                _ error: StoredEventCodec.DecodingError) -> StoreError {
+        var message = "patient \(patientId), event \(version) (storage codec version \(codecVersion)): \(error)"
+        if StoredEventCodec.Version(rawValue: codecVersion) != nil {
+            // A version this release knows, and bytes it cannot read.
+            message += "; if a newer carepath wrote the store, use that release; otherwise the file is damaged: restore a backup, or rebuild the store from the input topic with carepath replay --into"
+        }
+        return .corrupt(message)
+    }
+}

@@ -118,13 +118,12 @@ public struct CareTask: Sendable, Hashable {
         return (code, w.bytes)
     })
 
-    /// Reads a task written by ``write(to:)``.
+    /// Reads a task written by ``write(to:)``, strictly, as published.
     /// - Parameters:
     ///   - object: the parsed task.
     ///   - path: its JSON path, for error messages.
-    ///   - stored: read as stored by an earlier release, whose tasks carry no `reasonCode`.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
-    public init(json object: JSONObject, path: String = "$", stored: Bool = false) throws(Rejection) {
+    public init(json object: JSONObject, path: String = "$") throws(Rejection) {
         let r = FieldReader(object, path: path)
         try r.closed(["resourceType", "id", "meta", "status", "statusReason", "intent", "priority", "code", "description",
                       "reasonCode", "for", "authoredOn", "lastModified", "executionPeriod", "basedOn"])
@@ -165,13 +164,9 @@ public struct CareTask: Sendable, Hashable {
         }
         code = codings[0]
         description = try r.requiredString("description")
-        if stored, r.present("reasonCode") == nil {
-            reasonText = nil
-        } else {
-            let reason = try r.requiredObject("reasonCode")
-            try reason.closed(["text"])
-            reasonText = try reason.requiredString("text")
-        }
+        let reason = try r.requiredObject("reasonCode")
+        try reason.closed(["text"])
+        reasonText = try reason.requiredString("text")
         let subject = try r.requiredObject("for")
         try subject.closed(["reference"])
         let reference = try subject.requiredString("reference")

@@ -104,7 +104,8 @@ public struct ScheduledTimer: Sendable, Hashable {
 // MARK: - JSON
 
 extension DomainEvent {
-    /// Writes the domain event as stored and published on `pathway.events`.
+    /// Writes the domain event as published on `pathway.events` (a store keeps
+    /// its own form: `StoredEventCodec` in CarepathStore).
     public func write(to w: inout JSONWriter) {
         write(to: &w, resource: nil)
     }
@@ -189,15 +190,13 @@ extension DomainEvent {
         }
     }
 
-    /// Reads a domain event written by ``write(to:)``.
-    /// - Parameters:
-    ///   - bytes: the JSON.
-    ///   - stored: read from the store, where an earlier release may have
-    ///     written it: recommendations and tasks of contract version 2 (no
-    ///     `episode`, no `reasonCode`) are accepted, and a recorded input's
-    ///     numbers are not held to today's input ranges.
+    /// Reads a domain event written by ``write(to:)``, strictly, as published
+    /// by this release: for checking published messages (`carepath validate`,
+    /// the audit stream). A store reads its events with its own decoder
+    /// (`StoredEventCodec`), which input validation does not constrain.
+    /// - Parameter bytes: the JSON.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
-    public init(json bytes: [UInt8], stored: Bool = false) throws(Rejection) {
+    public init(json bytes: [UInt8]) throws(Rejection) {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
@@ -205,16 +204,14 @@ extension DomainEvent {
             throw Rejection(.invalidJSON, at: "$", "not valid JSON: \(error.description)")
         }
         guard case .object(let object) = value else { throw Rejection(.invalidJSON, at: "$", "a domain event is a JSON object") }
-        try self.init(json: object, stored: stored)
+        try self.init(json: object)
     }
 
-    /// Reads a parsed domain event.
-    /// - Parameters:
-    ///   - object: the parsed event.
-    ///   - stored: as for ``init(json:stored:)-([UInt8],_)``.
-    /// - Throws: ``Rejection``.
-    public init(json object: JSONObject, stored: Bool = false) throws(Rejection) {
-        let r = FieldReader(object, path: "$", stored: stored)
+    /// Reads a parsed domain event, strictly, as ``init(json:)-([UInt8])`` does.
+    /// - Parameter object: the parsed event.
+    /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
+    public init(json object: JSONObject) throws(Rejection) {
+        let r = FieldReader(object, path: "$")
         try r.closed(["type", "patientId", "version", "occurredAt", "causationEventId", "data"])
         let type = try r.requiredString("type")
         patientId = try r.requiredPatientId("patientId")
@@ -255,13 +252,13 @@ extension DomainEvent {
         case "TrackClosed":
             payload = .trackClosed(try Self.track(d), reason: try d.requiredString("reason"))
         case "RecommendationIssued":
-            payload = .recommendationIssued(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation", stored: stored))
+            payload = .recommendationIssued(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
         case "RecommendationRevised":
-            payload = .recommendationRevised(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation", stored: stored))
+            payload = .recommendationRevised(try Recommendation(json: try d.requiredObject("recommendation").object, path: "$.data.recommendation"))
         case "TaskRequested":
-            payload = .taskRequested(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task", stored: stored))
+            payload = .taskRequested(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task"))
         case "TaskChanged":
-            payload = .taskChanged(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task", stored: stored))
+            payload = .taskChanged(try CareTask(json: try d.requiredObject("task").object, path: "$.data.task"))
         case "TimerScheduled":
             payload = .timerScheduled(try ScheduledTimer(d))
         case "TimerFired":

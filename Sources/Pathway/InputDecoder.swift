@@ -286,15 +286,10 @@ public enum PatientID {
 struct FieldReader {
     let object: JSONObject
     let path: String
-    /// Reading what the store holds: numbers are not held to today's input
-    /// ranges, so tightening input validation never makes a stored stream
-    /// unreadable (types, required fields and enumerations still apply).
-    let stored: Bool
 
-    init(_ object: JSONObject, path: String, stored: Bool = false) {
+    init(_ object: JSONObject, path: String) {
         self.object = object
         self.path = path
-        self.stored = stored
     }
 
     private func at(_ key: String) -> String { path + "." + key }
@@ -339,7 +334,7 @@ struct FieldReader {
         guard case .object(let o) = try required(key, "an object") else {
             throw Rejection(.invalidField, at: at(key), "\(key) must be an object")
         }
-        return FieldReader(o, path: at(key), stored: stored)
+        return FieldReader(o, path: at(key))
     }
 
     func optionalObject(_ key: String) throws(Rejection) -> FieldReader? {
@@ -347,7 +342,7 @@ struct FieldReader {
         guard case .object(let o) = value else {
             throw Rejection(.invalidField, at: at(key), "\(key) must be an object")
         }
-        return FieldReader(o, path: at(key), stored: stored)
+        return FieldReader(o, path: at(key))
     }
 
     func optionalBool(_ key: String) throws(Rejection) -> Bool? {
@@ -360,7 +355,7 @@ struct FieldReader {
 
     func requiredInteger(_ key: String, _ range: ClosedRange<Int>) throws(Rejection) -> Int {
         let value = try required(key, "an integer \(range.lowerBound)-\(range.upperBound)")
-        guard case .number(let n) = value, let i = n.integerValue, stored || range.contains(Int(i)) else {
+        guard case .number(let n) = value, let i = n.integerValue, range.contains(Int(i)) else {
             throw Rejection(.invalidField, at: at(key), "\(key) must be an integer \(range.lowerBound)-\(range.upperBound)")
         }
         return Int(i)
@@ -368,7 +363,7 @@ struct FieldReader {
 
     func optionalNumber(_ key: String, _ range: ClosedRange<Double>) throws(Rejection) -> Double? {
         guard let value = present(key) else { return nil }
-        guard case .number(let n) = value, stored || range.contains(n.doubleValue) else {
+        guard case .number(let n) = value, range.contains(n.doubleValue) else {
             throw Rejection(.invalidField, at: at(key), "\(key) must be a number \(Int(range.lowerBound))-\(Int(range.upperBound))")
         }
         return n.doubleValue

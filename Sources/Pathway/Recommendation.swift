@@ -76,16 +76,12 @@ public struct Recommendation: Sendable, Hashable {
         }
     }
 
-    /// Reads a recommendation written by ``write(to:)``.
+    /// Reads a recommendation written by ``write(to:)``, strictly, as published.
     /// - Parameters:
     ///   - object: the parsed recommendation.
     ///   - path: its JSON path, for error messages.
-    ///   - stored: read as stored by an earlier release: `episode` may be
-    ///     absent (1), and `statusReason` is not required of an ended card
-    ///     (version 2 wrote none for some). Published messages are read with
-    ///     the default, strictly.
     /// - Throws: ``Rejection`` naming the first field that is missing or wrong.
-    public init(json object: JSONObject, path: String = "$", stored: Bool = false) throws(Rejection) {
+    public init(json object: JSONObject, path: String = "$") throws(Rejection) {
         let r = FieldReader(object, path: path)
         try r.closed(["id", "revision", "patientId", "code", "status", "priority", "indicator", "summary", "detail",
                       "rationale", "evidence", "rule", "pathwayState", "episode", "causationEventId", "issuedAt", "updatedAt",
@@ -117,11 +113,7 @@ public struct Recommendation: Sendable, Hashable {
         }
         rulesetVersion = try rule.requiredString("rulesetVersion")
         pathwayState = try r.requiredEnum("pathwayState")
-        if stored, r.present("episode") == nil {
-            episode = 1
-        } else {
-            episode = try r.requiredInteger("episode", 1...Int(Int32.max))
-        }
+        episode = try r.requiredInteger("episode", 1...Int(Int32.max))
         causationEventId = try r.requiredString("causationEventId")
         issuedAt = try r.requiredInstant("issuedAt")
         updatedAt = try r.requiredInstant("updatedAt")
@@ -129,7 +121,7 @@ public struct Recommendation: Sendable, Hashable {
         guard revision > 1 || status == .active else {
             throw Rejection(.invalidField, at: path + ".status", "the first revision of a recommendation is active")
         }
-        guard (status == .active) == (statusReason == nil) || (stored && status != .active) else {
+        guard (status == .active) == (statusReason == nil) else {
             throw Rejection(status == .active ? .invalidField : .missingField, at: path + ".statusReason",
                             "statusReason is given exactly when a recommendation is completed, superseded or withdrawn")
         }

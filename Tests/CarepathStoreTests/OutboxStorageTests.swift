@@ -16,6 +16,16 @@ func query(_ path: String, _ sql: String) throws -> [String] {
     return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
 }
 
+/// Runs SQL that writes on a store file with Python's sqlite3 (the store closed).
+func execute(_ path: String, _ sql: String) throws {
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    python.arguments = ["python3", "-c", "import sqlite3,sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()", path, sql]
+    try python.run()
+    python.waitUntilExit()
+    guard python.terminationStatus == 0 else { throw StoreError.failed("python3 could not run \(sql) on \(path)") }
+}
+
 /// How SQLite stores the outbox and migrates; the outbox's behaviour, which
 /// every backend shares, is in `StoreConformanceTests`.
 @Suite("SQLite event store: the outbox's storage")
@@ -24,13 +34,42 @@ struct OutboxStorageTests {
     func batch(_ patients: Range<Int> = 0..<2) -> StoreBatch {
         var batch = StoreBatch(recordedAt: now)
         for (_, events) in syntheticStreams(patients: 3).sorted(by: { $0.key < $1.key })[patients] {
-            batch.record(events, position: nil, topics: .standard)
+            batch.recordWithMessages(events, position: nil)
         }
         return batch
     }
 
-    @Test("an audit message's bytes are its event's, stored once; other messages keep their own")
-    func auditBytes() async throws {
+    @Test("a message whose bytes are its event's stored body refers to the event's row; one with other bytes keeps its own; both read back as given")
+    func sharedBytes() async throws {
+        let folder = try ScratchFolder()
+        let store = try SQLiteEventStore(path: folder.store)
+        let events = try #require(syntheticStreams(patients: 1).first?.value)
+        var batch = StoreBatch(recordedAt: now)
+        batch.record(events, position: nil)
+        // For each event a message under its carepath-id: the odd ones carry
+        // its stored body exactly, the even ones other bytes (as an audit JSON
+        // that no longer matches the codec's would); and a dead letter.
+        for event in events {
+            let body = StoredEventCodec.encode(event)
+            batch.publish(OutputMessage(topic: "audit", key: event.patientId,
+                                        value: event.version % 2 == 1 ? body : Array(#"{"v":2}"#.utf8) + body,
+                                        carepathId: event.messageId, causationId: event.causationEventId))
+        }
+        batch.publish(OutputMessage(topic: TopicNames.standard.deadLetters, key: nil, value: Array("{}".utf8),
+                                    carepathId: "dlq/clinical.events/0/1", causationId: "e-1"))
+        try await store.commit(batch)
+        #expect(try await store.unpublished(limit: 100_000, now: now).map(\.message) == batch.outbox)
+        #expect(try await store.streams(of: [events[0].patientId])[events[0].patientId] == events)
+        await store.close()
+
+        let shared = events.count { $0.version % 2 == 1 }
+        #expect(try query(folder.store, "SELECT count(*) FROM outbox WHERE event_seq IS NOT NULL") == ["\(shared)"])
+        #expect(try query(folder.store, "SELECT count(*) FROM outbox_values") == ["\(batch.outbox.count - shared)"])
+        #expect(try query(folder.store, "PRAGMA user_version") == ["\(SQLiteEventStore.schemaVersion)"])
+    }
+
+    @Test("today every audit message is its event's stored body, so it is stored once")
+    func auditMessagesStoredOnce() async throws {
         let folder = try ScratchFolder()
         let store = try SQLiteEventStore(path: folder.store)
         let batch = batch()
@@ -38,11 +77,14 @@ struct OutboxStorageTests {
         #expect(try await store.unpublished(limit: 100_000, now: now).map(\.message) == batch.outbox)
         await store.close()
 
-        let audits = batch.outbox.filter { $0.topic == TopicNames.standard.domainEvents }.count
+        let audits = batch.outbox.count { $0.topic == TopicNames.standard.domainEvents }
         #expect(audits == batch.appends.map(\.events.count).reduce(0, +))
-        #expect(try query(folder.store, "SELECT count(*) FROM outbox_values") == ["\(batch.outbox.count - audits)"])
+        // When this fails, the audit JSON (Projection, DomainEvent.write) and the storage codec's
+        // current version have parted: nothing is wrong, but every event's bytes are now kept
+        // twice. Add a codec version in the audit's new shape (docs/runtime.md, "The storage
+        // codec") if one copy matters more than keeping the stored form as it is.
         #expect(try query(folder.store, "SELECT count(*) FROM outbox WHERE event_seq IS NOT NULL") == ["\(audits)"])
-        #expect(try query(folder.store, "PRAGMA user_version") == ["\(SQLiteEventStore.schemaVersion)"])
+        #expect(try query(folder.store, "SELECT count(*) FROM outbox_values") == ["\(batch.outbox.count - audits)"])
     }
 
     @Test("scattered marks, written one update per run of consecutive sequences, reach the file exactly; the kept backlog agrees")
@@ -68,7 +110,7 @@ struct OutboxStorageTests {
         let streams = syntheticStreams(patients: 3).sorted(by: { $0.key < $1.key })
         for (patient, events) in streams {
             var batch = StoreBatch(recordedAt: now)
-            batch.record(events, position: nil, topics: .standard)
+            batch.recordWithMessages(events, position: nil)
             try await store.commit(batch)
             #expect(try await store.streams(of: [patient])[patient] == events)
         }
@@ -132,8 +174,11 @@ struct OutboxStorageTests {
             let insertEvent = try db.statement("INSERT INTO events (patient_id, version, type, causation_id, body) VALUES (?, ?, ?, ?, ?)")
             let insertStream = try db.statement("INSERT INTO streams (patient_id, version) VALUES (?, ?)")
             for append in old.appends {
-                for (event, auditMessage) in zip(append.events, append.auditMessages) {
-                    let body = old.outbox[auditMessage].value
+                for event in append.events {
+                    // The first schema kept each event's audit message as its body.
+                    let body = try #require(old.outbox.first {
+                        $0.topic == TopicNames.standard.domainEvents && $0.carepathId == event.messageId
+                    }).value
                     insertEvent.reset()
                     insertEvent.bind(1, event.patientId)
                     insertEvent.bind(2, event.version)

@@ -12,7 +12,7 @@ struct SQLiteEventStoreTests {
         let folder = try ScratchFolder()
         let store = try SQLiteEventStore(path: folder.store)
         var batch = StoreBatch(recordedAt: now)
-        for (_, events) in syntheticStreams(patients: 1) { batch.record(events, position: nil, topics: .standard) }
+        for (_, events) in syntheticStreams(patients: 1) { batch.recordWithMessages(events, position: nil) }
         try await store.commit(batch)
         let rows = try await store.unpublished(limit: 10, now: now)
         try await store.markPublished(rows.prefix(6).map(\.sequence), at: now)
@@ -40,7 +40,7 @@ struct SQLiteEventStoreTests {
         let folder = try ScratchFolder()
         let store = try SQLiteEventStore(path: folder.store)
         var batch = StoreBatch(recordedAt: now)
-        for (_, events) in syntheticStreams(patients: 30, events: 8) { batch.record(events, position: nil, topics: .standard) }
+        for (_, events) in syntheticStreams(patients: 30, events: 8) { batch.recordWithMessages(events, position: nil) }
         try await store.commit(batch)
         // The commit (~2.4 MB, below the writer's own checkpoint threshold) sits in
         // the WAL until the background checkpoint copies it into the database file.
@@ -78,6 +78,38 @@ struct SQLiteEventStoreTests {
         #expect(throws: StoreError.newerSchema(found: 99, supported: SQLiteEventStore.schemaVersion)) {
             _ = try SQLiteEventStore(path: folder.store)
         }
+    }
+
+    @Test("each event is read in the codec version its row names: a version this release does not know is refused, naming the patient, the event and what to do")
+    func codecVersionDispatch() async throws {
+        let folder = try ScratchFolder()
+        let (patient, events) = try #require(syntheticStreams(patients: 1).first)
+        do {
+            let store = try SQLiteEventStore(path: folder.store)
+            var batch = StoreBatch(recordedAt: now)
+            batch.recordWithMessages(events, position: nil)
+            try await store.commit(batch)
+            await store.close()
+        }
+        #expect(try query(folder.store, "SELECT DISTINCT codec_version FROM events") == ["\(StoredEventCodec.current.rawValue)"])
+
+        // A row marked with a version no release has written yet
+        try execute(folder.store, "UPDATE events SET codec_version = 99 WHERE patient_id = '\(patient)' AND version = 2")
+        let store = try SQLiteEventStore(path: folder.store, readOnly: true)
+        await #expect(throws: StoreError.corrupt("patient \(patient), event 2 (storage codec version 99): $: written in storage codec version 99, which this carepath cannot read (it reads v1); use the carepath release that wrote it")) {
+            try await store.streams(of: [patient])
+        }
+        await store.close()
+
+        // Bytes that are not what their version says are refused with the way out
+        try execute(folder.store, "UPDATE events SET codec_version = 1, body = CAST('{\"type\":\"TimerFired\"}' AS BLOB) WHERE patient_id = '\(patient)' AND version = 2")
+        let damaged = try SQLiteEventStore(path: folder.store, readOnly: true)
+        await #expect {
+            try await damaged.streams(of: [patient])
+        } throws: { error in
+            "\(error)" == "the store holds an unreadable domain event: patient \(patient), event 2 (storage codec version 1): $.patientId: patientId is missing (a string); if a newer carepath wrote the store, use that release; otherwise the file is damaged: restore a backup, or rebuild the store from the input topic with carepath replay --into"
+        }
+        await damaged.close()
     }
 
     @Test("a store in a missing folder is a clear error")

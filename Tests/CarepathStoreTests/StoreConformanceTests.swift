@@ -20,7 +20,7 @@ struct StoreConformanceTests {
     static func batch(_ patients: Range<Int> = 0..<2, recordedAt: Timestamp = now) -> StoreBatch {
         var batch = StoreBatch(recordedAt: recordedAt)
         for (_, events) in sortedStreams()[patients] {
-            batch.record(events, position: nil, topics: .standard)
+            batch.recordWithMessages(events, position: nil)
         }
         return batch
     }
@@ -34,10 +34,10 @@ struct StoreConformanceTests {
             try #require(streams.allSatisfy { $0.1.count > 5 })
             #expect(try await store.streams(of: streams.map(\.0)).isEmpty)
             var first = StoreBatch(recordedAt: now)
-            for (_, events) in streams { first.record(Array(events.prefix(5)), position: nil, topics: .standard) }
+            for (_, events) in streams { first.recordWithMessages(Array(events.prefix(5)), position: nil) }
             try await store.commit(first)
             var second = StoreBatch(recordedAt: now)
-            for (_, events) in streams { second.record(Array(events.dropFirst(5)), position: nil, topics: .standard) }
+            for (_, events) in streams { second.recordWithMessages(Array(events.dropFirst(5)), position: nil) }
             try await store.commit(second)
 
             let read = try await store.streams(of: streams.map(\.0) + ["NOBODY", streams[0].0])
@@ -56,7 +56,7 @@ struct StoreConformanceTests {
             let template = try #require(Self.sortedStreams(patients: 1).first?.1.prefix(3))
             var batch = StoreBatch(recordedAt: now)
             for id in ["P-b", "P-é", "P-B", "P-a", "P-10", "P-9"] {
-                batch.record(renamed(template, to: id), position: nil, topics: .standard)
+                batch.recordWithMessages(renamed(template, to: id), position: nil)
             }
             try await store.commit(batch)
             #expect(try await store.patientIds() == ["P-10", "P-9", "P-B", "P-a", "P-b", "P-é"])
@@ -72,15 +72,15 @@ struct StoreConformanceTests {
             let (fresh, freshEvents) = streams[0]
             let (moved, movedEvents) = streams[1]
             var setup = StoreBatch(recordedAt: now)
-            setup.record(Array(movedEvents.prefix(3)), position: .init(topic: Self.input, partition: 0, offset: 9), topics: .standard)
+            setup.recordWithMessages(Array(movedEvents.prefix(3)), position: .init(topic: Self.input, partition: 0, offset: 9))
             setup.advance(topic: Self.input, partition: 0, to: 10)
             try await store.commit(setup)
             let before = try await StoreSnapshot(of: store)
 
             // The fresh patient's append alone would commit; the moved patient's is stale.
             var conflicting = StoreBatch(recordedAt: now + Span(milliseconds: 1_000))
-            conflicting.record(freshEvents, position: .init(topic: Self.input, partition: 1, offset: 4), topics: .standard)
-            conflicting.record(Array(movedEvents.prefix(5)), position: .init(topic: Self.input, partition: 0, offset: 10), topics: .standard)
+            conflicting.recordWithMessages(freshEvents, position: .init(topic: Self.input, partition: 1, offset: 4))
+            conflicting.recordWithMessages(Array(movedEvents.prefix(5)), position: .init(topic: Self.input, partition: 0, offset: 10))
             conflicting.advance(topic: Self.input, partition: 0, to: 99)
             conflicting.advance(topic: Self.input, partition: 1, to: 5)
             conflicting.publish(OutputMessage(topic: TopicNames.standard.deadLetters, key: "P-X", value: Array("{}".utf8),
@@ -103,23 +103,23 @@ struct StoreConformanceTests {
         try await backend.withFreshStore { store in
             let (patient, events) = try #require(Self.sortedStreams(patients: 1).first)
             var first = StoreBatch(recordedAt: now)
-            first.record(Array(events.prefix(3)), position: nil, topics: .standard)
+            first.recordWithMessages(Array(events.prefix(3)), position: nil)
             try await store.commit(first)
 
             var stale = StoreBatch(recordedAt: now)
-            stale.record(Array(events.prefix(5)), position: nil, topics: .standard)  // starts at version 1 again
+            stale.recordWithMessages(Array(events.prefix(5)), position: nil)  // starts at version 1 again
             await #expect(throws: StoreError.versionConflict(patientId: patient, expected: 0, actual: 3)) {
                 try await store.commit(stale)
             }
             var ahead = StoreBatch(recordedAt: now)
-            ahead.record(Array(events.dropFirst(4)), position: nil, topics: .standard)  // skips version 4
+            ahead.recordWithMessages(Array(events.dropFirst(4)), position: nil)  // skips version 4
             await #expect(throws: StoreError.versionConflict(patientId: patient, expected: 4, actual: 3)) {
                 try await store.commit(ahead)
             }
             #expect(try await store.streams(of: [patient])[patient]?.count == 3)
 
             var next = StoreBatch(recordedAt: now)
-            next.record(Array(events.dropFirst(3)), position: nil, topics: .standard)
+            next.recordWithMessages(Array(events.dropFirst(3)), position: nil)
             try await store.commit(next)
             #expect(try await store.streams(of: [patient])[patient] == events)
         }
@@ -130,7 +130,7 @@ struct StoreConformanceTests {
         try await backend.withFreshStore { store in
             let (patient, events) = try #require(Self.sortedStreams(patients: 1).first)
             var gap = StoreBatch(recordedAt: now)
-            gap.record([events[0], events[2]], position: nil, topics: .standard)  // version 1, then 3
+            gap.recordWithMessages([events[0], events[2]], position: nil)  // version 1, then 3
             await #expect { try await store.commit(gap) } throws: { isConstraint($0) }
             #expect(try await store.streams(of: [patient]).isEmpty)
             #expect(try await store.nextOutboxSequence() == 1)
@@ -142,7 +142,7 @@ struct StoreConformanceTests {
         try await backend.withFreshStore { store in
             let (patient, events) = try #require(Self.sortedStreams(patients: 1).first)
             var batch = StoreBatch(recordedAt: now)
-            batch.record(events, position: .init(topic: Self.input, partition: 2, offset: 30), topics: .standard)
+            batch.recordWithMessages(events, position: .init(topic: Self.input, partition: 2, offset: 30))
             try await store.commit(batch)
             let recorded = try #require(events.first { if case .clinicalEventRecorded = $0.payload { true } else { false } })
             func again(_ version: Int) -> DomainEvent {
@@ -153,7 +153,7 @@ struct StoreConformanceTests {
 
             // The first input again, under a new version.
             var later = StoreBatch(recordedAt: now)
-            later.record([again(events.count + 1)], position: .init(topic: Self.input, partition: 2, offset: 31), topics: .standard)
+            later.recordWithMessages([again(events.count + 1)], position: .init(topic: Self.input, partition: 2, offset: 31))
             later.advance(topic: Self.input, partition: 2, to: 32)
             await #expect { try await store.commit(later) } throws: { isConstraint($0) }
             #expect(try await StoreSnapshot(of: store) == before)
@@ -166,15 +166,15 @@ struct StoreConformanceTests {
                             causationEventId: "new-input", payload: .clinicalEventRecorded(input, actingAt: actingAt))
             }
             var doubled = StoreBatch(recordedAt: now)
-            doubled.record(twice, position: nil, topics: .standard)
+            doubled.recordWithMessages(twice, position: nil)
             try #require(doubled.processed.count == 2)
             await #expect { try await store.commit(doubled) } throws: { isConstraint($0) }
             #expect(try await StoreSnapshot(of: store) == before)
 
             // Once, it is recorded; the same input of another patient is another input.
             var once = StoreBatch(recordedAt: now)
-            once.record([twice[0]], position: nil, topics: .standard)
-            once.record(renamed(events.prefix(4), to: "P-other"), position: nil, topics: .standard)
+            once.recordWithMessages([twice[0]], position: nil)
+            once.recordWithMessages(renamed(events.prefix(4), to: "P-other"), position: nil)
             try await store.commit(once)
             let processed = try await store.processedInputs()
             #expect(processed.count == batch.processed.count + once.processed.count)
@@ -190,7 +190,7 @@ struct StoreConformanceTests {
         try await backend.withFreshStore { store in
             var batch = StoreBatch(recordedAt: now)
             for (n, (_, events)) in Self.sortedStreams().enumerated() {
-                batch.record(events, position: .init(topic: Self.input, partition: Int32(n), offset: Int64(100 + n)), topics: .standard)
+                batch.recordWithMessages(events, position: .init(topic: Self.input, partition: Int32(n), offset: Int64(100 + n)))
             }
             try await store.commit(batch)
             let processed = try await store.processedInputs()
@@ -408,7 +408,7 @@ struct StoreConformanceTests {
             let (patient, events) = try #require(streams.first { $0.1.contains(where: endsTimer) })
             let cut = try #require(events.firstIndex(where: endsTimer))
             var first = StoreBatch(recordedAt: now)
-            first.record(Array(events[..<cut]), position: nil, topics: .standard)
+            first.recordWithMessages(Array(events[..<cut]), position: nil)
             try await store.commit(first)
             let pending = PatientState.fold(patientId: patient, Array(events[..<cut])).pendingTimers.values
                 .map { StoredTimer(timer: $0.timer, patientId: patient) }
@@ -429,7 +429,7 @@ struct StoreConformanceTests {
 
             // The rest of the stream fires or cancels timers: those are gone, announced or not.
             var rest = StoreBatch(recordedAt: now)
-            rest.record(Array(events[cut...]), position: nil, topics: .standard)
+            rest.recordWithMessages(Array(events[cut...]), position: nil)
             try await store.commit(rest)
             let ended = Set(rest.timersEnded)
             try #require(!ended.isEmpty)
@@ -449,7 +449,7 @@ struct StoreConformanceTests {
             var partitionOf: [String: Int32] = [:]
             for (n, (patientId, events)) in streams.enumerated() {
                 partitionOf[patientId] = Int32(n % 3)
-                batch.record(events, position: .init(topic: Self.input, partition: Int32(n % 3), offset: Int64(n)), topics: .standard)
+                batch.recordWithMessages(events, position: .init(topic: Self.input, partition: Int32(n % 3), offset: Int64(n)))
             }
             try await store.commit(batch)
             let due = try await store.timersToAnnounce(dueBy: farFuture, limit: 1_000, inputTopic: Self.input)
@@ -466,9 +466,9 @@ struct StoreConformanceTests {
             guard case .clinicalEventRecorded(var input, let actingAt) = recorded.payload else { return }
             input.id = "moved-input"
             var moved = StoreBatch(recordedAt: now)
-            moved.record([DomainEvent(patientId: patient, version: events.count + 1, occurredAt: recorded.occurredAt,
+            moved.recordWithMessages([DomainEvent(patientId: patient, version: events.count + 1, occurredAt: recorded.occurredAt,
                                       causationEventId: "moved-input", payload: .clinicalEventRecorded(input, actingAt: actingAt))],
-                         position: .init(topic: Self.input, partition: 7, offset: 500), topics: .standard)
+                         position: .init(topic: Self.input, partition: 7, offset: 500))
             try await store.commit(moved)
             let after = try await store.timersToAnnounce(dueBy: farFuture, limit: 1_000, inputTopic: Self.input)
             try #require(after.contains { $0.patientId == patient })
@@ -486,7 +486,7 @@ struct StoreConformanceTests {
             #expect(try await store.statistics(now: now) == StoreStatistics(patients: 0, domainEvents: 0, outboxBacklog: 0, timersPending: 0, timersDue: 0))
             let streams = syntheticStreams()
             var batch = StoreBatch(recordedAt: now)
-            for (_, events) in streams.sorted(by: { $0.key < $1.key }) { batch.record(events, position: nil, topics: .standard) }
+            for (_, events) in streams.sorted(by: { $0.key < $1.key }) { batch.recordWithMessages(events, position: nil) }
             let sequences = try await store.commit(batch)
             try await store.markPublished(Array(sequences.prefix(4)), at: now)
             let pending = streams.flatMap { PatientState.fold(patientId: $0.key, $0.value).pendingTimers.values.map(\.timer.dueAt) }

@@ -30,6 +30,15 @@ func syntheticStreams(patients: Int = 3, events: Int = 12) -> [String: [DomainEv
 
 let now = Timestamp(rfc3339: "2026-11-22T09:00:00Z")!
 
+extension StoreBatch {
+    /// Records domain events with the messages they publish (``Projection``),
+    /// as the runtime's batch decider gives them to the store.
+    mutating func recordWithMessages(_ events: [DomainEvent], position: InputPosition?) {
+        record(events, position: position)
+        publish(contentsOf: events.flatMap { Projection.messages(for: $0) })
+    }
+}
+
 /// The store backends every test of `StoreConformanceTests` runs on.
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite

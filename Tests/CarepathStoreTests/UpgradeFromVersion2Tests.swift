@@ -95,14 +95,40 @@ struct UpgradeFromVersion2Tests {
         #expect(state.recommendations.values.contains { $0.code == .urgentSurgicalReferral && $0.status == .completed })
     }
 
-    @Test("a stored input is read by the storage decoder: a value today's input rules refuse still folds")
-    func storedInputsAreNotRevalidated() throws {
-        // Given a stored ClinicalEventRecorded whose NRS (12) is outside today's input range (0-10),
-        // as a release with looser validation could have written it
-        let stored = Array(#"{"type":"ClinicalEventRecorded","patientId":"P-OLD","version":1,"occurredAt":"2026-03-02T10:00:00Z","causationEventId":"e1","data":{"source":"urn:test","id":"e1","type":"pain.assessed","time":"2026-03-02T10:00:00Z","actingAt":"2026-03-02T10:00:00Z","fingerprint":"\#(String(repeating: "a", count: 64))","data":{"nrs":12}}}"#.utf8)
-        // Then the store reads it (and the patient's stream folds), while a published message is refused
-        let event = try DomainEvent(json: stored, stored: true)
-        #expect(PatientState.fold(patientId: "P-OLD", [event]).latestNRS?.value.nrs == 12)
-        #expect(throws: Rejection.self) { try DomainEvent(json: stored) }
+    @Test("opened by this release, the store gains the codec column: its rows are v1 and read as v1, new events are written in the current version, and old audit rows still send their bytes")
+    func codecVersionColumn() async throws {
+        // Given a copy of the store, written before the codec existed
+        let folder = try ScratchFolder()
+        try FileManager.default.copyItem(atPath: Self.fixture, toPath: folder.store)
+        #expect(try query(folder.store, "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'codec_version'") == ["0"])
+        let events = Int(try query(folder.store, "SELECT count(*) FROM events")[0])!
+        let outboxBytes = "SELECT hex(coalesce(v.value, e.body)) FROM outbox o LEFT JOIN outbox_values v ON v.seq = o.seq LEFT JOIN events e ON e.seq = o.event_seq ORDER BY o.seq"
+        let sent = try query(folder.store, outboxBytes)
+
+        // When this release opens it, its rows are marked v1 and read
+        let store = try SQLiteEventStore(path: folder.store)
+        let streams = try await store.streams(of: try await store.patientIds())
+        #expect(streams.values.map(\.count).reduce(0, +) == events)
+        var state = PatientState.fold(patientId: "P-OST-1", try #require(streams["P-OST-1"]))
+        let before = state.version
+
+        // and the patient's next event is written in the current version
+        let next = InputEvent(id: "P-OST-1-e100", source: "urn:hospital:test", subject: "P-OST-1",
+                              time: Timestamp(rfc3339: "2026-04-10T10:00:00Z")!, data: .painAssessed(PainAssessment(nrs: 2)),
+                              fingerprint: String(repeating: "b", count: 64))
+        let decided = Pathway.decide(.apply(next), evolving: &state).events
+        try #require(!decided.isEmpty)
+        var batch = StoreBatch(recordedAt: now)
+        batch.recordWithMessages(decided, position: nil)
+        try await store.commit(batch)
+        #expect(try await store.streams(of: ["P-OST-1"])["P-OST-1"] == streams["P-OST-1"]! + decided)
+        await store.close()
+
+        #expect(try query(folder.store, "PRAGMA user_version") == ["\(SQLiteEventStore.schemaVersion)"])
+        #expect(try query(folder.store, "SELECT codec_version, count(*) FROM events WHERE patient_id != 'P-OST-1' OR version <= \(before) GROUP BY codec_version") == ["1"])
+        #expect(try query(folder.store, "SELECT count(*) FROM events WHERE codec_version = 1") == ["\(events + (StoredEventCodec.current == .v1 ? decided.count : 0))"])
+        #expect(try query(folder.store, "SELECT DISTINCT codec_version FROM events WHERE patient_id = 'P-OST-1' AND version > \(before)") == ["\(StoredEventCodec.current.rawValue)"])
+        #expect(Array(try query(folder.store, outboxBytes).prefix(sent.count)) == sent)
+        #expect(try query(folder.store, "PRAGMA integrity_check") == ["ok"])
     }
 }

@@ -20,7 +20,7 @@ extension RuntimeClusterTests {
 
         static func batch(_ streams: ArraySlice<(String, [DomainEvent])>) -> StoreBatch {
             var batch = StoreBatch(recordedAt: WallClock.system.now())
-            for (_, events) in streams { batch.record(events, position: nil, topics: .standard) }
+            for (_, events) in streams { BatchDecider.record(events, position: nil, topics: .standard, in: &batch) }
             return batch
         }
 
