@@ -71,7 +71,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - configuration: librdkafka properties; `group.id` is required. carepath sets
     ///     `enable.auto.commit`, `enable.auto.offset.store` to false and
     ///     `auto.offset.reset` to `error`: an offset that is no longer there is an
-    ///     error, never a silent skip.
+    ///     error, never a silent skip. Leave `topic.metadata.refresh.interval.ms`
+    ///     at its default (5 minutes): a periodic refresh answered while this member,
+    ///     as group leader, fetches metadata for its assignor makes librdkafka drop
+    ///     the rebalance and join again, so an interval near the brokers' metadata
+    ///     latency keeps the group from ever assigning partitions (docs/kafka.md).
     ///   - topics: the topics to subscribe to.
     ///   - rebalance: where assigned partitions start, and what to do on revocation.
     ///   - logger: librdkafka's logs and carepath's go here.

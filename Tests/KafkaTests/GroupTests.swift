@@ -1,5 +1,5 @@
 import Foundation
-import Kafka
+@_spi(Testing) import Kafka
 import Testing
 
 /// The caller's store of progress: the next offset to read per partition, and
@@ -79,6 +79,33 @@ extension EmbeddedClusterTests {
             for (tp, offsets) in seen {
                 #expect(offsets == Array(0..<Int64(offsets.count)), "\(tp): lost or repeated offsets")
             }
+        }
+
+        @Test("a group leader completes its rebalance while the broker answers slowly (issue 12)")
+        func slowBroker() async throws {
+            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: testLogger)
+            try cluster.createTopic("slow", partitions: 2)
+            let producer = try KafkaProducer(configuration: producerConfig(cluster), logger: testLogger)
+            _ = await producer.send((0..<20).map { ProducerMessage(topic: "slow", partition: Int32($0 % 2), key: nil, value: Array("s\($0)".utf8)) })
+            try await producer.shutdown()
+            // Every answer takes 1.2 s, as when a loaded machine starves the broker's or the
+            // client's threads. With the 1 s metadata refresh the tests used to configure, a
+            // refresh answer always landed while the leader fetched metadata for its assignor,
+            // and librdkafka dropped every round (see consumerConfig): no partitions, ever.
+            try cluster.setRoundTripTime(broker: 1, .milliseconds(1200))
+            let consumer = try KafkaConsumer(configuration: consumerConfig(cluster, group: "g-slow"), topics: ["slow"],
+                                             rebalance: .init(assigned: { _ in [:] }), logger: testLogger)
+            var read: [KafkaMessage] = []
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(30)
+            while consumer.assignment.isEmpty, clock.now < deadline {
+                read += try await consumer.poll(timeout: .milliseconds(100))
+            }
+            #expect(consumer.assignment.count == 2, "the group assigned no partitions within 30 s")
+            try cluster.setRoundTripTime(broker: 1, .zero)
+            read += try await drain(consumer, count: 20 - read.count)
+            await consumer.close()
+            #expect(read.count == 20)
         }
 
         @Test("an assigned offset below the low watermark is an error, never a silent skip")
