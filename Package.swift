@@ -93,7 +93,9 @@ let package = Package(
         .testTarget(
             name: "RuntimeTests",
             dependencies: ["CarepathRuntime", "CarepathOperations", "CarepathStore", "Kafka", "Pathway", "CarepathJSON", "CarepathSimulation",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
             swiftSettings: strictConcurrency
         ),
         .testTarget(name: "CarepathJSONTests", dependencies: ["CarepathJSON"], swiftSettings: strictConcurrency),

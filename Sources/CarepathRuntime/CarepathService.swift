@@ -123,11 +123,11 @@ public final class CarepathService: Sendable {
             logger: logger)
         // Rows committed from here on are handed to the relay in memory;
         // older ones (left by a crash or a stop) it reads from the store.
-        let relay = OutboxRelay(store: store, producer: producer, logger: logger, metrics: metrics, status: status, clock: clock,
+        let relay = OutboxRelay(store: store, publisher: producer, logger: logger, metrics: metrics, status: status, clock: clock,
                                 retryMilliseconds: settings.outboxRetryMilliseconds,
                                 handOverFrom: try await store.nextOutboxSequence())
-        let scheduler = TimerScheduler(store: store, producer: producer, inputTopic: inputTopic, logger: logger,
-                                       metrics: metrics, clock: clock)
+        let scheduler = TimerScheduler(store: store, publisher: producer, inputTopic: inputTopic, logger: logger,
+                                       metrics: metrics, clock: clock, interval: settings.timerInterval)
         logger.info("carepath started", metadata: [
             "kafka.group": "\(settings.group)", "kafka.topic": "\(inputTopic)",
             "ruleset": "\(settings.ruleset.version)", "store.partitions_known": "\(offsets.count)",
@@ -136,8 +136,8 @@ public final class CarepathService: Sendable {
         var failure: (any Error)?
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await relay.run() }
-                group.addTask { [settings] in try await scheduler.run(interval: settings.timerInterval) }
+                group.addTask { try await relay.publishUntilCancelled() }
+                group.addTask { try await scheduler.run() }
                 group.addTask { try await self.consume(consumer, offsets: offsets, relay: relay, scheduler: scheduler) }
                 // The consume loop returns on stop; the others run until cancelled.
                 try await group.next()
