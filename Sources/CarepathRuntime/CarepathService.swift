@@ -171,117 +171,80 @@ public final class CarepathService: Sendable {
         logger.info("carepath stopped", metadata: ["events.consumed": "\(metrics.snapshot.consumed)"])
     }
 
-    /// Reads, decides and commits batch after batch until ``stop()``.
-    ///
-    /// Deciding a batch overlaps the commit of the one before: the patients'
-    /// states after batch n are in memory when n + 1 is decided, and n + 1 is
-    /// committed only once n is (each commit checks the streams' versions).
+    /// Reads batch after batch and passes each through the ``BatchPipeline``
+    /// (decode, load, decide, commit) until ``stop()``; between polls,
+    /// follows the ``BackpressureStateMachine``.
     private func consume(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay,
                          scheduler: TimerScheduler) async throws {
-        var committing: Task<Void, any Error>?
+        var pipeline = BatchPipeline(
+            decider: BatchDecider(ruleset: settings.ruleset, topics: settings.topics), inputTopic: settings.topics.input,
+            store: store, offsets: offsets, relay: relay, scheduler: scheduler, metrics: metrics, logger: logger, clock: clock,
+            cachedPatients: settings.cachedPatients,
+            afterCommit: { [logger] stored in
+                do {
+                    try await consumer.commit(stored)
+                } catch {
+                    logger.notice("Kafka offset commit failed (lag tools only; progress is in the store)", metadata: ["error": "\(error)"])
+                }
+            })
+        var backpressure = BackpressureStateMachine(highWatermark: settings.outboxHighWatermark,
+                                                    lowWatermark: settings.outboxLowWatermark)
+        var lastProgress = clock.now()
         do {
-            try await consumeBatches(consumer, offsets: offsets, relay: relay, scheduler: scheduler, committing: &committing)
-            try await committing?.value
+            while !isStopping {
+                let messages = try await consumer.poll(maxMessages: settings.batchSize, timeout: settings.batchWait)
+                let assignment = consumer.assignment
+                // Lag: the last high watermark librdkafka fetched less the store's next offset.
+                var lag: [Int32: Int64] = [:]
+                for tp in assignment {
+                    if let high = consumer.lastKnownHighWatermark(tp) { lag[tp.partition] = max(0, high - (offsets.next(tp) ?? 0)) }
+                }
+                let partitions = Set(assignment.map(\.partition))
+                status.assigned(partitions)
+                metrics.recordLag(lag)
+                try await apply(backpressure.assignmentChanged(partitions), to: consumer)
+                try await pipeline.process(messages)
+                // Backpressure: stop reading while the outbox is far behind.
+                try await apply(backpressure.outboxBacklogChanged(status.current.outboxBacklog), to: consumer)
+                let now = clock.now()
+                if now.millisecondsSinceEpoch - lastProgress.millisecondsSinceEpoch >= 10_000 {
+                    lastProgress = now
+                    let s = metrics.snapshot
+                    logger.info("progress", metadata: [
+                        "events.consumed": "\(s.consumed)", "events.processed": "\(s.applied)",
+                        "events.dead_lettered": "\(s.deadLettered.values.reduce(0, +))", "outbox.backlog": "\(status.current.outboxBacklog)",
+                        "timers.pending": "\(s.timersPending)",
+                    ])
+                }
+            }
+            try await pipeline.finish()
         } catch {
             // Nothing is left running against the store when the error goes up.
-            _ = try? await committing?.value
+            await pipeline.abandon()
             throw error
         }
     }
 
-    private func consumeBatches(_ consumer: KafkaConsumer, offsets: OffsetBook, relay: OutboxRelay,
-                                scheduler: TimerScheduler, committing: inout Task<Void, any Error>?) async throws {
-        let decider = BatchDecider(ruleset: settings.ruleset, topics: settings.topics)
-        var cache: [String: PatientState] = [:]
-        var paused = false
-        var lastProgress = clock.now()
-        while !isStopping {
-            let messages = try await consumer.poll(maxMessages: settings.batchSize, timeout: settings.batchWait)
-            let assignment = consumer.assignment
-            // Lag: the last high watermark librdkafka fetched less the store's next offset.
-            var lag: [Int32: Int64] = [:]
-            for tp in assignment {
-                if let high = consumer.lastKnownHighWatermark(tp) { lag[tp.partition] = max(0, high - (offsets.next(tp) ?? 0)) }
-            }
-            status.assigned(Set(assignment.map(\.partition)))
-            metrics.recordLag(lag)
-            // A message before the book's next offset was processed already (a
-            // seek raced a fetch): skipping it is what exactly-once requires.
-            let fresh = messages.filter { $0.offset >= offsets.next($0.topicPartition) ?? 0 }
-            if !fresh.isEmpty {
-                let started = ContinuousClock.now
-                let decoded = BatchDecider.decode(fresh)
-                let missing = BatchDecider.patientIds(in: decoded).filter { cache[$0] == nil }
-                if cache.count + missing.count > settings.cachedPatients {
-                    // States read from the store must include the batch being committed.
-                    try await committing?.value
-                    committing = nil
-                    cache.removeAll(keepingCapacity: true)
-                }
-                if !missing.isEmpty {
-                    for (patientId, events) in try await store.streams(of: Array(missing)) {
-                        cache[patientId] = PatientState.fold(patientId: patientId, events)
-                    }
-                }
-                let outcome = decider.decide(decoded, states: cache, receivedAt: clock.now())
-                cache.merge(outcome.states) { _, new in new }
-                // The book moves on now, with the states: a partition assigned
-                // again while this batch is committed resumes after it. (If the
-                // commit fails, the service stops and a restart reads the store.)
-                offsets.advance(outcome.batch.nextOffsets)
-                // Batches are committed, and their rows handed over, in order.
-                try await committing?.value
-                // Kafka learns only offsets the store has: what this batch stored.
-                var stored: [TopicPartition: Int64] = [:]
-                for position in outcome.batch.nextOffsets where position.topic == settings.topics.input {
-                    stored[TopicPartition(position.topic, position.partition)] = position.offset
-                }
-                committing = Task { [store, metrics, logger, stored] in
-                    let sequences = try await store.commit(outcome.batch)
-                    let createdAt = outcome.batch.recordedAt
-                    relay.accept(zip(outcome.batch.outbox, sequences).map { message, sequence in
-                        OutboxRecord(sequence: sequence, message: message, createdAt: createdAt, publishedAt: nil, attempts: 0)
-                    })
-                    if outcome.batch.timersScheduled.contains(where: { $0.timer.dueAt <= createdAt }) { scheduler.notify() }
-                    let elapsed = ContinuousClock.now - started
-                    metrics.recordBatch(outcome.summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-                    for (reason, n) in outcome.summary.deadLettered {
-                        logger.warning("input dead-lettered", metadata: ["reason": "\(reason.rawValue)", "count": "\(n)"])
-                    }
-                    logger.debug("batch committed", metadata: [
-                        "batch.consumed": "\(outcome.summary.consumed)", "batch.applied": "\(outcome.summary.applied)",
-                        "batch.dead_lettered": "\(outcome.summary.deadLettered.values.reduce(0, +))",
-                    ])
-                    do {
-                        try await consumer.commit(stored)
-                    } catch {
-                        logger.notice("Kafka offset commit failed (lag tools only; progress is in the store)", metadata: ["error": "\(error)"])
-                    }
-                }
-            }
-            // Backpressure: stop reading while the outbox is far behind.
-            let backlog = status.current.outboxBacklog
-            if !paused, backlog > settings.outboxHighWatermark, !assignment.isEmpty {
-                try await consumer.pause(Array(assignment))
-                paused = true
-                status.update { $0.paused = true }
+    /// Carries out a backpressure decision on every assigned partition.
+    private func apply(_ action: BackpressureStateMachine.Action, to consumer: KafkaConsumer) async throws {
+        let assignment = consumer.assignment.sorted()
+        let backlog = status.current.outboxBacklog
+        switch action {
+        case .pause:
+            let wasPaused = status.current.paused
+            if !assignment.isEmpty { try await consumer.pause(assignment) }
+            status.update { $0.paused = true }
+            if wasPaused {
+                logger.notice("newly assigned partitions paused: the outbox is behind", metadata: ["outbox.backlog": "\(backlog)"])
+            } else {
                 logger.notice("consumption paused: the outbox is behind", metadata: ["outbox.backlog": "\(backlog)"])
-            } else if paused, backlog < settings.outboxLowWatermark {
-                try await consumer.resume(Array(assignment))
-                paused = false
-                status.update { $0.paused = false }
-                logger.notice("consumption resumed", metadata: ["outbox.backlog": "\(backlog)"])
             }
-            let now = clock.now()
-            if now.millisecondsSinceEpoch - lastProgress.millisecondsSinceEpoch >= 10_000 {
-                lastProgress = now
-                let s = metrics.snapshot
-                logger.info("progress", metadata: [
-                    "events.consumed": "\(s.consumed)", "events.processed": "\(s.applied)",
-                    "events.dead_lettered": "\(s.deadLettered.values.reduce(0, +))", "outbox.backlog": "\(status.current.outboxBacklog)",
-                    "timers.pending": "\(s.timersPending)",
-                ])
-            }
+        case .resume:
+            if !assignment.isEmpty { try await consumer.resume(assignment) }
+            status.update { $0.paused = false }
+            logger.notice("consumption resumed", metadata: ["outbox.backlog": "\(backlog)"])
+        case .none:
+            break
         }
     }
 }
