@@ -93,10 +93,11 @@ final class RuntimeHarness: Sendable {
         let sqlite = try SQLiteEventStore(path: store, durability: .normal)
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (k, v) in configuration.kafkaProperties { kafka[k] = v }
-        let service = CarepathService(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                      store: sqlite, logger: testLogger)
-        let task = Task { try await service.run() }
-        return RunningService(service: service, task: task, store: sqlite)
+        // The same assembly as `carepath run` (without signals or endpoints).
+        let application = CarepathApplication(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
+                                              store: sqlite, logger: testLogger)
+        let task = Task { try await application.run() }
+        return RunningService(application: application, task: task, store: sqlite)
     }
 
     /// A reader of every output topic from the beginning, accumulating what it reads.
@@ -108,15 +109,15 @@ final class RuntimeHarness: Sendable {
 
 /// carepath running in the test process.
 struct RunningService {
-    let service: CarepathService
+    let application: CarepathApplication
     let task: Task<Void, any Error>
+    /// Closed by the application once its services have stopped.
     let store: SQLiteEventStore
 
-    /// Stops gracefully and waits; rethrows what `run()` threw.
+    /// Stops gracefully (as SIGTERM does) and waits; rethrows what `run()` threw.
     func stop() async throws {
-        service.stop()
+        await application.triggerGracefulShutdown()
         try await task.value
-        await store.close()
     }
 }
 
