@@ -38,7 +38,9 @@ public struct TimerSchedulerStateMachine: Sendable {
 
     /// An announcement that failed.
     public struct Failure: Sendable, Hashable {
+        /// The timer whose `timer.fired` was not delivered.
         public var timer: StoredTimer
+        /// Why (`NAME: message`).
         public var reason: String
     }
 
