@@ -35,7 +35,7 @@ struct OutboxRelayServiceTests {
                                 roundSize: 3, interval: .milliseconds(20), handOverFrom: floor)
         relay.accept(rows)
         let running = Task { try await relay.run() }
-        try await eventually(within: .seconds(20), "every row published") { try await store.outboxBacklog() == 0 }
+        try await eventually(within: serviceTestPatience, "every row published") { try await store.outboxBacklog() == 0 }
         running.cancel()
         try await running.value
 
@@ -69,12 +69,12 @@ struct OutboxRelayServiceTests {
                                 roundSize: 2, interval: .seconds(60), handOverFrom: floor)
         try await testGracefulShutdown { trigger in
             async let running: Void = relay.run()
-            try await eventually(within: .seconds(20), "the leftovers published") {
+            try await eventually(within: serviceTestPatience, "the leftovers published") {
                 Set(publisher.deliveredIds) == Set(leftovers.map(\.message.carepathId))
             }
             let handedOver = try await Self.commit(3, patient: "P-1", to: store)
             relay.accept(handedOver)
-            try await eventually(within: .seconds(20), "the handed-over rows published") { publisher.deliveredIds.count == 5 }
+            try await eventually(within: serviceTestPatience, "the handed-over rows published") { publisher.deliveredIds.count == 5 }
             // Committed but never handed over (the consumer stopped between commit and hand-over).
             let notHandedOver = try await Self.commit(3, patient: "P-2", to: store)
             #expect(try await store.outboxBacklog() == 3)

@@ -60,7 +60,7 @@ struct TimerSchedulerServiceTests {
                                        metrics: RuntimeMetrics(), interval: .milliseconds(50))
         try await testGracefulShutdown { trigger in
             async let running: Void = scheduler.run()
-            try await eventually(within: .seconds(20), "every timer announced") { publisher.deliveredIds.count == scheduled.count }
+            try await eventually(within: serviceTestPatience, "every timer announced") { publisher.deliveredIds.count == scheduled.count }
             trigger.triggerGracefulShutdown()
             try await running
         }

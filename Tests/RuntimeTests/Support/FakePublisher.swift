@@ -67,6 +67,12 @@ final class FakePublisher: OutputPublisher {
     var unrecoverableError: (any Error)? { state.withLock { $0.unrecoverable } }
 }
 
+/// How long the service tests without Kafka wait for what takes them
+/// milliseconds alone: in the whole suite, CPU-bound tests can hold Swift's
+/// shared pool (two threads on a two-core machine) for minutes, and the
+/// services' tasks queue behind them.
+let serviceTestPatience: Duration = .seconds(300)
+
 /// A wall clock a test moves by hand.
 final class ManualClock: Sendable {
     private let milliseconds: Mutex<Int64>
