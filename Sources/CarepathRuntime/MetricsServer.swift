@@ -63,7 +63,8 @@ public struct HTTPLimits: Sendable, Hashable {
 /// tasks), never waiting for Swift's shared thread pool, which the runtime can
 /// keep busy: a liveness probe is answered however loaded carepath is.
 ///
-/// ``MetricsServer`` runs one for `carepath run`.
+/// ``CarepathApplication`` runs one as the first service of its group (so it
+/// stops last); ``MetricsServer`` runs one in a group of its own.
 public struct MetricsService: Service {
     private let host: String
     private let port: Int

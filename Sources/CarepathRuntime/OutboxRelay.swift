@@ -2,6 +2,7 @@ public import CarepathStore
 public import Kafka
 public import Logging
 import Pathway
+public import ServiceLifecycle
 import Synchronization
 
 /// Publishes the outbox: takes unpublished rows in order (handed over in
@@ -12,50 +13,57 @@ import Synchronization
 ///
 /// After a crash the rows not marked are sent again with their original
 /// `carepath-id`: at least once, never under a new id.
-public final class OutboxRelay: Sendable {
+///
+/// A swift-service-lifecycle `Service`: it publishes until a graceful
+/// shutdown, then waits for its rounds in flight, sends every row due (the
+/// consumer, which stops before it, has committed its last batch), and
+/// flushes the publisher. Cancelled (a fatal error elsewhere), it only waits
+/// for its rounds in flight. Its decisions are ``OutboxRelayStateMachine``'s;
+/// it publishes the backlog figure into ``RuntimeStatus`` itself.
+public final class OutboxRelay: Service {
     private let store: any OutboxStore
-    private let producer: KafkaProducer
+    private let publisher: any OutputPublisher
     private let logger: Logger
     private let metrics: RuntimeMetrics
     private let status: RuntimeStatus
     private let clock: WallClock
-    private let retryDelay: Int64
+    private let interval: Duration
     private let doorbell = Doorbell()
+    private let machine: Mutex<OutboxRelayStateMachine>
     /// Rows read from the outbox per round.
     public let roundSize: Int
-    /// Where rows handed over in memory start; `nil`: every row is read from the store.
-    private let handOverFrom: Int64?
-    /// Rows committed and handed over by ``accept(_:)``, not yet sent, in sequence order.
-    private let handedOver = Mutex<[OutboxRecord]>([])
-    /// Whether rows may be waiting for a retry, and a count of failures seen,
-    /// so that a check that finds none does not forget a failure recorded meanwhile.
-    private let retries = Mutex<(mayBeWaiting: Bool, failuresSeen: Int)>((true, 0))
 
     /// - Parameters:
     ///   - store: where the outbox is (the relay uses nothing else of the store).
-    ///   - producer: an idempotent producer.
+    ///   - publisher: an idempotent producer (``KafkaProducer``), or a test's fake.
+    ///   - logger: failed deliveries are logged as warnings, with the first failed `carepath-id`.
     ///   - metrics: where deliveries are counted.
     ///   - status: where the backlog goes, for backpressure (and from there to
     ///     `metrics`); `nil`: a status of the relay's own, reporting to `metrics`.
+    ///   - clock: the wall clock (retry times, published times).
     ///   - retryMilliseconds: how long a failed row waits before it is sent again.
     ///   - roundSize: rows per round.
+    ///   - roundsInFlight: rounds that may wait for their acknowledgements at once.
+    ///   - interval: the longest the relay sleeps between looks (for retries).
     ///   - handOverFrom: the store's ``OutboxStore/nextOutboxSequence()`` before
     ///     anything was committed, when every row committed from then on is
     ///     handed to ``accept(_:)``: those rows are sent from memory, not read
     ///     back, and only older rows and retries are read from the store. `nil`:
     ///     every row is read from the store.
-    public init(store: any OutboxStore, producer: KafkaProducer, logger: Logger, metrics: RuntimeMetrics,
+    public init(store: any OutboxStore, publisher: any OutputPublisher, logger: Logger, metrics: RuntimeMetrics,
                 status: RuntimeStatus? = nil, clock: WallClock = .system, retryMilliseconds: Int = 5_000, roundSize: Int = 10_000,
-                handOverFrom: Int64? = nil) {
+                roundsInFlight: Int = 4, interval: Duration = .milliseconds(250), handOverFrom: Int64? = nil) {
         self.store = store
-        self.producer = producer
+        self.publisher = publisher
         self.logger = logger
         self.metrics = metrics
         self.status = status ?? RuntimeStatus(reportingTo: metrics)
         self.clock = clock
-        self.retryDelay = Int64(retryMilliseconds)
+        self.interval = interval
         self.roundSize = roundSize
-        self.handOverFrom = handOverFrom
+        machine = Mutex(OutboxRelayStateMachine(configuration: .init(
+            roundSize: roundSize, roundsInFlight: roundsInFlight, retryDelayMilliseconds: Int64(retryMilliseconds),
+            handOverFrom: handOverFrom)))
     }
 
     /// Hands the relay rows just committed, in sequence order, and wakes it.
@@ -65,163 +73,147 @@ public final class OutboxRelay: Sendable {
     /// rows are read from the store and this only wakes the relay (an empty
     /// array does just that).
     public func accept(_ records: [OutboxRecord]) {
-        if handOverFrom != nil, !records.isEmpty {
-            handedOver.withLock { $0.append(contentsOf: records) }
-        }
+        if !records.isEmpty { machine.withLock { $0.accept(records) } }
         doorbell.ring()
     }
 
-    /// Publishes until the task is cancelled, waking on ``accept(_:)`` and at
-    /// least every `interval` (for retries).
+    /// Publishes until a graceful shutdown, then drains: waits for the rounds
+    /// in flight, sends every due row once more from the store and flushes
+    /// the publisher. Cancelled, it returns once its rounds in flight are recorded.
+    /// - Throws: ``StoreError`` when the store fails; the publisher's unrecoverable error.
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.publishUntilCancelled() }
+        guard !Task.isCancelled else { return }
+        let drained = try await publishDue()
+        try await publisher.flush(timeout: .seconds(30))
+        logger.debug("outbox drained", metadata: ["outbox.published": "\(drained)"])
+    }
+
+    /// Publishes until the task is cancelled, waking on ``accept(_:)``, when a
+    /// round is acknowledged or recorded, and at least every `interval` (for retries).
     ///
     /// Up to `roundsInFlight` rounds are sent at once: a round's rows go to the
-    /// producer while earlier rounds wait for their acknowledgements, so a row
+    /// publisher while earlier rounds wait for their acknowledgements, so a row
     /// committed during a round does not wait for that round's round trip.
-    /// Rounds are handed to the producer one after another from this loop, in
+    /// Rounds are handed to the publisher one after another from this loop, in
     /// sequence order, and librdkafka keeps each partition's order from there
     /// (the producer is idempotent); each row is still marked published only
     /// on delivery.
-    /// - Throws: ``StoreError`` when the store fails; a producer's fatal ``KafkaError``.
-    public func run(interval: Duration = .milliseconds(250), roundsInFlight: Int = 4) async throws {
-        let ticker = Task { [doorbell] in
+    /// - Throws: ``StoreError`` when the store fails; the publisher's unrecoverable error.
+    public func publishUntilCancelled() async throws {
+        let ticker = Task { [doorbell, interval] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 doorbell.ring()
             }
         }
         defer { ticker.cancel() }
-        let inFlight = InFlightRounds()
-        // With rows handed over in memory, rows committed before the relay
-        // started (the backlog a crash or a stop left) go first, in order;
-        // only then do handed-over rows go out.
-        var backlogSent = handOverFrom == nil
+        // The first look is at once: rows a previous run left go out without waiting for a tick.
+        doorbell.ring()
         // A round that throws cancels the group; its deferred ring wakes this
         // loop, which stops, and the group rethrows the round's error.
         try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled && !group.isCancelled {
                 await doorbell.wait()
                 if Task.isCancelled || group.isCancelled { break }
-                var retriesChecked = false
-                var started = false
-                while inFlight.count < roundsInFlight {
-                    let rows = try await nextRound(excluding: inFlight.span, backlogSent: &backlogSent,
-                                                   retriesChecked: &retriesChecked)
-                    guard let first = rows.first?.sequence, let last = rows.last?.sequence else { break }
-                    let round = inFlight.start(first...last)
-                    started = true
-                    // Handed over here, in sequence order; only the wait for
-                    // acknowledgements runs beside the next rounds.
-                    let delivery = producer.submit(rows.map(\.producerMessage))
-                    group.addTask { [doorbell] in
-                        defer {
-                            inFlight.finish(round)
-                            doorbell.ring()
+                machine.withLock { $0.wake() }
+                var step = machine.withLock { $0.nextStep(now: clock.now()) }
+                steps: while true {
+                    switch step {
+                    case .read(let read):
+                        let rows = try await store.unpublished(limit: read.limit, now: read.now, excluding: read.excluding,
+                                                               among: read.selection)
+                        if let next = machine.withLock({ $0.rowsRead(rows, for: read) }) {
+                            step = next
+                            continue steps
                         }
-                        let results = await delivery.results()
-                        // The next round may go while this one is recorded.
-                        inFlight.acknowledged(round)
-                        doorbell.ring()
-                        _ = try await self.record(rows, results)
+                    case .countRetries(let read):
+                        let waiting = try await store.outboxRowsAwaitingRetry()
+                        machine.withLock { $0.retriesAwaiting(waiting, for: read) }
+                    case .send(let round):
+                        // Handed over here, in sequence order; only the wait for
+                        // acknowledgements runs beside the next rounds.
+                        let pending = publisher.publish(round.rows.map(\.producerMessage))
+                        group.addTask { [doorbell] in
+                            defer {
+                                self.machine.withLock { $0.roundRecorded(round.id) }
+                                doorbell.ring()
+                            }
+                            let results = await pending.results()
+                            // The next round may go while this one is recorded.
+                            self.machine.withLock { $0.roundAcknowledged(round.id) }
+                            doorbell.ring()
+                            _ = try await self.record(round.rows, results)
+                        }
+                    case .wait(let refreshBacklog):
+                        // Rounds refresh the figure when they are recorded; waiting for
+                        // the store here would hold the next round behind a commit.
+                        if refreshBacklog {
+                            status.outboxBacklog(try await store.outboxBacklog())
+                        }
+                        break steps
                     }
-                }
-                // Rounds refresh the figure when they are recorded; waiting for
-                // the store here would hold the next round behind a commit.
-                if !started {
-                    let backlog = try await store.outboxBacklog()
-                    status.outboxBacklog(backlog)
+                    step = machine.withLock { $0.nextStep(now: clock.now()) }
                 }
             }
             group.cancelAll()
         }
     }
 
-    /// The rows of the next round, oldest first; empty when nothing is to be sent now.
-    ///
-    /// Reading from the store, every due row goes in sequence order. With rows
-    /// handed over in memory: first the rows committed before the relay
-    /// started, read from the store; then, once per wake and only after a
-    /// failure, rows due for a retry; then handed-over rows.
-    private func nextRound(excluding inFlight: ClosedRange<Int64>?, backlogSent: inout Bool,
-                           retriesChecked: inout Bool) async throws -> [OutboxRecord] {
-        guard let handOverFrom else {
-            return try await store.unpublished(limit: roundSize, now: clock.now(), excluding: inFlight, among: .all)
-        }
-        if !backlogSent {
-            let rows = try await store.unpublished(limit: roundSize, now: clock.now(), excluding: inFlight,
-                                                   among: .before(handOverFrom))
-            if rows.count < roundSize { backlogSent = true }
-            if !rows.isEmpty { return rows }
-        }
-        if !retriesChecked, let seen = retries.withLock({ $0.mayBeWaiting ? $0.failuresSeen : nil }) {
-            retriesChecked = true
-            let rows = try await store.unpublished(limit: roundSize, now: clock.now(), excluding: inFlight, among: .retries)
-            if !rows.isEmpty { return rows }
-            if try await store.outboxRowsAwaitingRetry() == 0 {
-                retries.withLock { if $0.failuresSeen == seen { $0.mayBeWaiting = false } }
-            }
-        }
-        return handedOver.withLock { queue in
-            let rows = Array(queue.prefix(roundSize))
-            queue.removeFirst(rows.count)
-            return rows
-        }
-    }
-
-    /// Publishes every row due now, round after round, until none is left.
+    /// Publishes every row due now, round after round, until none is left
+    /// (rows that fail wait for their retry: for the next start, at shutdown).
+    /// Starts no other round from then on.
     /// - Returns: how many rows were confirmed.
+    /// - Throws: ``StoreError`` when the store fails; the publisher's unrecoverable error.
     @discardableResult
     public func publishDue() async throws -> Int {
         var confirmed = 0
         while true {
-            let rows = try await store.unpublished(limit: roundSize, now: clock.now())
-            guard !rows.isEmpty else { break }
-            confirmed += try await publish(rows)
-            if rows.count < roundSize { break }
+            switch machine.withLock({ $0.nextDrainStep(now: clock.now()) }) {
+            case .awaitRoundsInFlight:
+                await doorbell.wait()
+            case .read(let read):
+                let rows = try await store.unpublished(limit: read.limit, now: read.now, excluding: read.excluding,
+                                                       among: read.selection)
+                if let round = machine.withLock({ $0.drainRowsRead(rows, for: read) }) {
+                    confirmed += try await publish(round.rows)
+                }
+            case .finished:
+                status.outboxBacklog(try await store.outboxBacklog())
+                return confirmed
+            }
         }
-        let backlog = try await store.outboxBacklog()
-        status.outboxBacklog(backlog)
-        return confirmed
     }
 
-    /// Sends rows (again) and records each delivery; used by the relay and by `carepath republish`.
+    /// Sends rows (again) and records each delivery.
     /// - Returns: how many rows were confirmed.
+    /// - Throws: ``StoreError`` when the store fails; the publisher's unrecoverable error.
     public func publish(_ rows: [OutboxRecord]) async throws -> Int {
-        try await record(rows, await producer.send(rows.map(\.producerMessage)))
+        try await record(rows, await publisher.deliver(rows.map(\.producerMessage)))
     }
 
     /// Marks delivered rows published and failed ones for a retry.
     /// - Returns: how many rows were confirmed.
-    private func record(_ rows: [OutboxRecord], _ results: [Result<DeliveredMessage, KafkaError>]) async throws -> Int {
-        if let fatal = producer.fatalError { throw fatal }
-        var delivered: [Int64] = []
-        var failures: [OutboxFailure] = []
-        for (row, result) in zip(rows, results) {
-            switch result {
-            case .success: delivered.append(row.sequence)
-            case .failure(let error):
-                failures.append(OutboxFailure(sequence: row.sequence, reason: "\(error.name): \(error.message)"))
-            }
-        }
+    private func record(_ rows: [OutboxRecord], _ results: [DeliveryResult]) async throws -> Int {
+        if let fatal = publisher.unrecoverableError { throw fatal }
         let now = clock.now()
-        try await store.markPublished(delivered, at: now)
-        if !failures.isEmpty {
-            try await store.markFailed(failures, retryAt: Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + retryDelay))
+        let recording = machine.withLock { $0.recording(of: results, for: rows, now: now) }
+        try await store.markPublished(recording.published, at: now)
+        if let first = recording.failed.first {
+            try await store.markFailed(recording.failed, retryAt: recording.retryAt)
             // After the store has them: a check that ran before must not clear this.
-            retries.withLock {
-                $0.mayBeWaiting = true
-                $0.failuresSeen += failures.count
-            }
+            machine.withLock { $0.failuresRecorded(recording) }
             logger.warning("outbox deliveries failed; they will be retried", metadata: [
-                "outbox.failed": "\(failures.count)",
-                "outbox.first_failed_id": "\(rows.first { $0.sequence == failures[0].sequence }?.message.carepathId ?? "?")",
-                "error": "\(failures[0].reason)",
-                "retry_in_ms": "\(retryDelay)",
+                "outbox.failed": "\(recording.failed.count)",
+                "outbox.first_failed_id": "\(rows.first { $0.sequence == first.sequence }?.message.carepathId ?? "?")",
+                "error": "\(first.reason)",
+                "retry_in_ms": "\(machine.withLock { $0.configuration.retryDelayMilliseconds })",
             ])
         }
         let backlog = try await store.outboxBacklog()
-        metrics.recordDeliveries(published: delivered.count, failed: failures.count)
+        metrics.recordDeliveries(published: recording.published.count, failed: recording.failed.count)
         status.outboxBacklog(backlog)
-        return delivered.count
+        return recording.published.count
     }
 }
 
@@ -234,43 +226,4 @@ extension OutboxRecord {
                         headers: [KafkaHeader("carepath-id", message.carepathId),
                                   KafkaHeader("carepath-causation-id", message.causationId)])
     }
-}
-
-/// The outbox rounds a relay has sent and not yet recorded: their sequence
-/// ranges, so that reads from the store leave those rows out, and which of
-/// them still wait for Kafka's acknowledgements (those count against the
-/// relay's limit of rounds in flight; recording in the store does not).
-final class InFlightRounds: Sendable {
-    private struct Round {
-        var range: ClosedRange<Int64>
-        var awaitingAcknowledgement: Bool
-    }
-
-    private let state = Mutex<(rounds: [Int: Round], nextId: Int)>(([:], 0))
-
-    /// Rounds still waiting for their acknowledgements.
-    var count: Int { state.withLock { $0.rounds.values.count { $0.awaitingAcknowledgement } } }
-
-    /// The smallest range covering every round not yet recorded.
-    var span: ClosedRange<Int64>? {
-        state.withLock { s in
-            guard let low = s.rounds.values.map(\.range.lowerBound).min(),
-                  let high = s.rounds.values.map(\.range.upperBound).max() else { return nil }
-            return low...high
-        }
-    }
-
-    func start(_ range: ClosedRange<Int64>) -> Int {
-        state.withLock { s in
-            s.nextId += 1
-            s.rounds[s.nextId] = Round(range: range, awaitingAcknowledgement: true)
-            return s.nextId
-        }
-    }
-
-    /// Every row of the round has its acknowledgement (or its error).
-    func acknowledged(_ id: Int) { state.withLock { $0.rounds[id]?.awaitingAcknowledgement = false } }
-
-    /// The round's deliveries and failures are recorded in the store.
-    func finish(_ id: Int) { _ = state.withLock { $0.rounds.removeValue(forKey: id) } }
 }

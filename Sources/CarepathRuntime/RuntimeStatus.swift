@@ -16,6 +16,9 @@ public final class RuntimeStatus: Sendable {
         /// The consumer has been assigned partitions and the store is open.
         /// It stays ready through later rebalances until the service stops.
         case ready
+        /// A graceful shutdown has begun: the batch in progress is finished and
+        /// the outbox published, but no new input is read.
+        case stopping
         /// The service has stopped consuming (drained after a stop, or on an error).
         case stopped
 
@@ -24,6 +27,7 @@ public final class RuntimeStatus: Sendable {
             switch self {
             case .starting: "no partitions assigned yet"
             case .ready: nil
+            case .stopping: "carepath is shutting down"
             case .stopped: "carepath has stopped consuming"
             }
         }

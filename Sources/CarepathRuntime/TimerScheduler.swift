@@ -2,55 +2,75 @@ public import CarepathStore
 public import Kafka
 public import Logging
 import Pathway
+public import ServiceLifecycle
+import Synchronization
 
 /// Announces due timers: when the wall clock passes a pending timer's due
 /// time, publishes a `timer.fired` input to `clinical.events`, keyed by the
 /// patient (PATHWAY.md section 7). It never fires a timer itself: the timer
 /// fires when the runtime consumes that event, or earlier, before a later
 /// event of the patient. Announcing twice is harmless (the second changes nothing).
-public final class TimerScheduler: Sendable {
+///
+/// A swift-service-lifecycle `Service`: it makes a pass at each interval, and
+/// at once after ``notify()``, until a graceful shutdown, which lets the pass
+/// in progress finish its current step (announcements published are still
+/// marked). Its decisions are ``TimerSchedulerStateMachine``'s.
+public final class TimerScheduler: Service {
     /// The CloudEvents `source` of the timer announcements.
     public static let source = TimerFiring.source
 
     private let store: any TimerStore
-    private let producer: KafkaProducer
+    private let publisher: any OutputPublisher
     private let inputTopic: String
     private let logger: Logger
     private let metrics: RuntimeMetrics
     private let clock: WallClock
+    private let interval: Duration
     private let doorbell = Doorbell()
+    private let machine: Mutex<TimerSchedulerStateMachine>
 
     /// - Parameters:
     ///   - store: where the timers are (the scheduler uses nothing else of the store).
-    ///   - producer: sends the `timer.fired` announcements.
-    ///   - inputTopic: where announcements go, and whose partitions the store knows patients by.
-    ///   - logger: failed announcements are logged.
-    ///   - metrics: announcements and the pending and due timers.
+    ///   - publisher: an idempotent producer (``KafkaProducer``), or a test's fake.
+    ///   - inputTopic: where announcements go (`clinical.events`), and whose partitions the store knows patients by.
+    ///   - logger: failed announcements are logged as warnings, with the timer id.
+    ///   - metrics: where announcements and pending timers are counted.
     ///   - clock: the wall clock that decides what is due.
-    public init(store: any TimerStore, producer: KafkaProducer, inputTopic: String, logger: Logger,
-                metrics: RuntimeMetrics, clock: WallClock = .system) {
+    ///   - interval: the time between passes (`CAREPATH_TIMER_INTERVAL_MS`); a
+    ///     failed announcement is tried again a pass after this long.
+    ///   - batchSize: timers read and announced per step.
+    public init(store: any TimerStore, publisher: any OutputPublisher, inputTopic: String, logger: Logger,
+                metrics: RuntimeMetrics, clock: WallClock = .system, interval: Duration = .seconds(1), batchSize: Int = 1_000) {
         self.store = store
-        self.producer = producer
+        self.publisher = publisher
         self.inputTopic = inputTopic
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
+        self.interval = interval
+        let milliseconds = interval.components.seconds * 1_000 + interval.components.attoseconds / 1_000_000_000_000_000
+        machine = Mutex(TimerSchedulerStateMachine(batchSize: batchSize, retryIntervalMilliseconds: milliseconds))
     }
 
     /// Announces due timers every `interval`, and at once after ``notify()``,
-    /// until the task is cancelled.
+    /// until a graceful shutdown or cancellation.
     /// - Throws: ``StoreError`` when the store fails.
-    public func run(interval: Duration) async throws {
-        let ticker = Task { [doorbell] in
+    public func run() async throws {
+        let ticker = Task { [doorbell, interval] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 doorbell.ring()
             }
         }
         defer { ticker.cancel() }
-        while !Task.isCancelled {
-            try await announceDue()
-            await doorbell.wait()
+        try await withGracefulShutdownHandler {
+            while !Task.isCancelled && !machine.withLock({ $0.isShuttingDown }) {
+                try await announceDue()
+                await doorbell.wait()
+            }
+        } onGracefulShutdown: {
+            self.machine.withLock { $0.shutdownRequested() }
+            self.doorbell.ring()
         }
     }
 
@@ -59,34 +79,37 @@ public final class TimerScheduler: Sendable {
     /// at the next interval.
     public func notify() { doorbell.ring() }
 
-    /// Publishes the `timer.fired` of every timer due now that has not been announced.
+    /// Makes one pass: publishes the `timer.fired` of every timer due now that
+    /// has not been announced (and is not waiting for a retry), and marks
+    /// those delivered.
     /// - Returns: how many were announced.
+    /// - Throws: ``StoreError`` when the store fails.
     @discardableResult
     public func announceDue() async throws -> Int {
-        let now = clock.now()
-        var announced = 0
+        var action = machine.withLock { $0.passStarted(now: clock.now()) }
+        let now = machine.withLock { $0.passTime }
         while true {
-            let due = try await store.timersToAnnounce(dueBy: now, limit: 1_000, inputTopic: inputTopic)
-            guard !due.isEmpty else { break }
-            let results = await producer.send(due.map { Self.announcement(of: $0, inputTopic: inputTopic) })
-            var delivered: [String] = []
-            for (timer, result) in zip(due, results) {
-                switch result {
-                case .success: delivered.append(timer.timer.id)
-                case .failure(let error):
+            switch action {
+            case .readDue(let dueBy, let limit):
+                let due = try await store.timersToAnnounce(dueBy: dueBy, limit: limit, inputTopic: inputTopic)
+                action = machine.withLock { $0.dueTimersRead(due) }
+            case .announce(let timers):
+                let results = await publisher.deliver(timers.map { Self.announcement(of: $0, inputTopic: inputTopic) })
+                let outcome = machine.withLock { $0.announcementsReported(results) }
+                for failure in outcome.failed {
                     logger.warning("timer announcement failed; it will be retried", metadata: [
-                        "timer.id": "\(timer.timer.id)", "error": "\(error.name): \(error.message)",
+                        "timer.id": "\(failure.timer.timer.id)", "error": "\(failure.reason)",
                     ])
                 }
+                try await store.markAnnounced(outcome.announced, at: now)
+                action = outcome.next
+            case .finishPass(let announced):
+                let counts = try await store.timerCounts(dueBy: now)
+                metrics.recordTimers(announced: announced, pending: counts.pending, due: counts.due)
+                if announced > 0 { logger.debug("timers announced", metadata: ["timers": "\(announced)"]) }
+                return announced
             }
-            try await store.markAnnounced(delivered, at: now)
-            announced += delivered.count
-            if delivered.count < due.count || due.count < 1_000 { break }
         }
-        let counts = try await store.timerCounts(dueBy: now)
-        metrics.recordTimers(announced: announced, pending: counts.pending, due: counts.due)
-        if announced > 0 { logger.debug("timers announced", metadata: ["timers": "\(announced)"]) }
-        return announced
     }
 
     /// The `timer.fired` CloudEvent for a timer: `id` = the timer id, `time` = its due time,

@@ -40,7 +40,7 @@ enum KafkaBenchmark {
                     ProducerMessage(topic: swift, partition: Int32(i % partitions), key: Array("P\(i % 100_000)".utf8), value: value)
                 }
             }
-            // carepath looks its topics up at start-up (CarepathService); so does this producer.
+            // carepath looks its topics up at start-up (CarepathApplication); so does this producer.
             try await producer.prepare(topics: [swift])
             start = ContinuousClock.now
             // Like the outbox relay: rounds submitted in order from one loop, four in flight.

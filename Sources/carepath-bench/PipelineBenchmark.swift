@@ -56,8 +56,8 @@ enum PipelineBenchmark {
         // carepath's own default unless CAREPATH_BENCH_BATCH says otherwise.
         if let batch = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_BATCH"] ?? "") { configuration.batchSize = batch }
         let store = try StoreFactory.open(.sqlite(path: folder + "/throughput.sqlite"), durability: durability)
-        let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
-                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
+        let service = CarepathApplication(settings: .init(configuration: configuration, ruleset: .standard),
+                                          kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
         clock = ContinuousClock.now
         let ended = EndFlag()
         let running = Task {
@@ -76,9 +76,8 @@ enum PipelineBenchmark {
         }
         let done = ContinuousClock.now
         let cpu = ProcessorTime.now - cpuAtFirstRead
-        service.stop()
-        try await running.value
-        await store.close()
+        await service.triggerGracefulShutdown()
+        try await running.value  // the application closes the store
         let carepathRate = Double(lines.count) / (firstRead.map { Self.seconds(done - $0) } ?? elapsed(since: clock))
         print(String(format: "  (b) carepath end to end:    %10.0f events/s (%d outputs published; %.1f s including the group join)",
                      carepathRate, expected, Self.seconds(done - clock)))
@@ -115,8 +114,9 @@ enum PipelineBenchmark {
         var configuration = RuntimeConfiguration()
         configuration.batchWaitMilliseconds = 2
         let store = try StoreFactory.open(.sqlite(path: folder + "/latency.sqlite"), durability: durability)
-        let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
-                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, extraProperties), store: store, logger: logger)
+        let service = CarepathApplication(settings: .init(configuration: configuration, ruleset: .standard),
+                                          kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, extraProperties), store: store,
+                                          logger: logger)
         let running = Task { try await service.run() }
         while !service.status.current.isReady { try await Task.sleep(for: .milliseconds(20)) }
 
@@ -166,11 +166,10 @@ enum PipelineBenchmark {
         try await Task.sleep(for: .seconds(2))
         reading.cancel()
         let samples = await reading.value
-        service.stop()
-        try await running.value
+        await service.triggerGracefulShutdown()
+        try await running.value  // the application closes the store
         try await producer.shutdown()
         await reader.close()
-        await store.close()
         withExtendedLifetime(cluster) {}
         return samples
     }

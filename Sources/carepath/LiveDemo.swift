@@ -40,12 +40,11 @@ struct LiveDemo {
 
         var configuration = RuntimeConfiguration()
         configuration.timerIntervalMilliseconds = 250
-        let service = CarepathService(settings: .init(configuration: configuration, ruleset: .standard),
-                                      kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
-                                      store: store, logger: logger)
-        let running = Task { try await service.run() }
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in service.stop() }
-        defer { signals.cancel() }
+        // The same services as `carepath run` (without the endpoints); the application closes the store.
+        let application = CarepathApplication(settings: .init(configuration: configuration, ruleset: .standard),
+                                              kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
+                                              store: store, logger: logger, stopOnSignals: true)
+        let running = Task { try await application.run() }
 
         // The cohort: the example histories and a synthetic mix, interleaved.
         let now = WallClock.system.now()
@@ -100,11 +99,11 @@ struct LiveDemo {
         let expected = OfflineEvaluator.evaluate(jsonl: Array(fed.joined(separator: [0x0A])) + [0x0A], until: WallClock.system.now())
             .filter { $0.topic == topics.domainEvents || $0.topic == topics.deadLetters }.count
         let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, service.metrics.snapshot.published < expected || service.status.current.outboxBacklog > 0 {
+        while ContinuousClock.now < deadline, application.metrics.snapshot.published < expected || application.status.current.outboxBacklog > 0 {
             try await Task.sleep(for: .milliseconds(200))
         }
         try await Task.sleep(for: .milliseconds(500))
-        let s = service.metrics.snapshot
+        let s = application.metrics.snapshot
         say("\n" + bold("done", color) + ": \(s.consumed) input events consumed (\(s.applied) applied, \(s.unchanged) unchanged, \(s.deadLettered.values.reduce(0, +)) dead-lettered), \(s.recommendations) recommendation and \(s.tasks) task messages, \(s.published) messages published, \(s.timersAnnounced) timers announced.")
         if keepRunning {
             say("carepath keeps running: feed it with   kcat -b \(cluster.bootstrapServers) -t \(topics.input) -K: -P")
@@ -113,7 +112,7 @@ struct LiveDemo {
             say("                        what-if        carepath replay --brokers \(cluster.bootstrapServers) --ruleset FILE")
             say("Ctrl-C stops it.")
         } else {
-            service.stop()
+            await application.triggerGracefulShutdown()
         }
         do {
             try await running.value
@@ -123,7 +122,6 @@ struct LiveDemo {
         printer.cancel()
         _ = await printer.value
         await reader.close()
-        await store.close()
     }
 
     static func subject(of line: [UInt8]) -> String? {

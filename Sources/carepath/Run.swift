@@ -44,88 +44,83 @@ struct Run: AsyncParsableCommand {
         let store: any EventStore
         do {
             store = try StoreFactory.open(location, durability: configuration.storeDurability)
-            // The embedded cluster starts empty: a store with progress came from another cluster.
-            if configuration.brokers == nil, !(try await store.nextOffsets(topic: configuration.topics.input)).isEmpty {
-                await store.close()
-                throw CommandFailure("the store \(configuration.storePath) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
-            }
-        } catch let failure as CommandFailure {
-            throw failure
         } catch {
             throw CommandFailure("\(error)")
         }
-
         if !location.isPersistent {
             let restart = configuration.brokers == nil ? ""
                 : ", and a restart in consumer group \(configuration.group) is refused (the group has read partitions the new, empty store never processed)"
             logger.warning("the store is in memory: every stream, offset and unpublished message is lost when carepath stops\(restart); use a file (--store PATH) for anything but trying carepath out",
                            metadata: ["store": "\(configuration.storePath)"])
         }
-
-        var cluster: EmbeddedKafkaCluster?
+        // Until the application has it, the store is closed here on any failure;
+        // from then on the application closes it, once its services have stopped.
+        let application: CarepathApplication
         let bootstrap: String
-        if let brokers = configuration.brokers {
-            bootstrap = brokers
-        } else {
-            do {
-                cluster = try EmbeddedKafkaCluster.startForCarepath(
-                    partitions: configuration.embeddedPartitions, topics: configuration.topics, logger: logger)
-            } catch {
-                await store.close()
-                throw CommandFailure("cannot start the embedded Kafka cluster: \(error)")
-            }
-            bootstrap = cluster!.bootstrapServers
-            do {
-                try (bootstrap + "\n").write(toFile: configuration.embeddedAddressFile, atomically: true, encoding: .utf8)
-            } catch {
-                await store.close()
-                throw CommandFailure("cannot write the embedded cluster's address to \(configuration.embeddedAddressFile): \(error.localizedDescription); set CAREPATH_EMBEDDED_ADDRESS_FILE to a writable path")
-            }
-            let banner = [
-                "embedded Kafka cluster: \(bootstrap) (address written to \(configuration.embeddedAddressFile))",
-                "feed it:  kcat -b \(bootstrap) -t \(configuration.topics.input) -K: -P",
-                "read it:  kcat -b \(bootstrap) -t \(configuration.topics.recommendations) -C",
-            ]
-            writeStandardOutput(Array((banner.joined(separator: "\n") + "\n").utf8))
-        }
-
-        var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
-        for (name, value) in configuration.kafkaProperties { kafka[name] = value }
-        let metrics = RuntimeMetrics(inputTopic: configuration.topics.input)
-        let status = RuntimeStatus(reportingTo: metrics)
-        let service = CarepathService(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                      store: store, logger: logger, metrics: metrics, status: status)
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
-            logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
-            service.stop()
-        }
-        defer {
-            signals.cancel()
-            withExtendedLifetime(cluster) {}
-        }
-        var server: MetricsServer?
-        if configuration.metricsPort != 0 {
-            do {
-                server = try await MetricsServer.start(host: configuration.metricsHost, port: configuration.metricsPort,
-                                                       metrics: metrics, status: status, logger: logger)
-            } catch {
-                await store.close()
-                throw CommandFailure("\(error)")
-            }
-        }
+        var cluster: EmbeddedKafkaCluster?
         do {
-            try await service.run()
-        } catch let error as KafkaError {
-            await server?.stop()
+            (bootstrap, cluster) = try await kafkaCluster(configuration, store: store, logger: logger)
+            var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
+            for (name, value) in configuration.kafkaProperties { kafka[name] = value }
+            let metrics = RuntimeMetrics(inputTopic: configuration.topics.input)
+            application = CarepathApplication(
+                settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka, store: store, logger: logger,
+                metrics: metrics, status: RuntimeStatus(reportingTo: metrics),
+                endpoints: configuration.metricsPort == 0 ? nil : .init(host: configuration.metricsHost, port: configuration.metricsPort),
+                stopOnSignals: true)
+        } catch {
             await store.close()
+            throw error
+        }
+        defer { withExtendedLifetime(cluster) {} }
+        // SIGINT or SIGTERM: the consumer finishes its batch, the outbox is
+        // published and flushed, offsets are committed, exit 0.
+        do {
+            try await application.run()
+        } catch let error as KafkaError {
             throw CommandFailure("\(error.message)\(error.message.contains("bootstrap") ? "" : " (brokers: \(bootstrap))")")
         } catch {
-            await server?.stop()
-            await store.close()
             throw CommandFailure("\(error)")
         }
-        await server?.stop()
-        await store.close()
+    }
+
+    /// The cluster to run on: `--brokers`, or an embedded cluster started here
+    /// (its address printed and written to CAREPATH_EMBEDDED_ADDRESS_FILE).
+    /// - Throws: ``CommandFailure`` when the store came from another cluster,
+    ///   or the embedded cluster cannot start or its address cannot be written.
+    private func kafkaCluster(_ configuration: RuntimeConfiguration, store: any EventStore,
+                              logger: Logger) async throws -> (bootstrap: String, cluster: EmbeddedKafkaCluster?) {
+        if let brokers = configuration.brokers { return (brokers, nil) }
+        // The embedded cluster starts empty: a store with progress came from another cluster.
+        let processed: Bool
+        do {
+            processed = !(try await store.nextOffsets(topic: configuration.topics.input)).isEmpty
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        if processed {
+            throw CommandFailure("the store \(configuration.storePath) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
+        }
+        let cluster: EmbeddedKafkaCluster
+        do {
+            cluster = try EmbeddedKafkaCluster.startForCarepath(
+                partitions: configuration.embeddedPartitions, topics: configuration.topics, logger: logger)
+        } catch {
+            throw CommandFailure("cannot start the embedded Kafka cluster: \(error)")
+        }
+        let bootstrap = cluster.bootstrapServers
+        do {
+            try (bootstrap + "\n").write(toFile: configuration.embeddedAddressFile, atomically: true, encoding: .utf8)
+        } catch {
+            throw CommandFailure("cannot write the embedded cluster's address to \(configuration.embeddedAddressFile): \(error.localizedDescription); set CAREPATH_EMBEDDED_ADDRESS_FILE to a writable path")
+        }
+        let banner = [
+            "embedded Kafka cluster: \(bootstrap) (address written to \(configuration.embeddedAddressFile))",
+            "feed it:  kcat -b \(bootstrap) -t \(configuration.topics.input) -K: -P",
+            "read it:  kcat -b \(bootstrap) -t \(configuration.topics.recommendations) -C",
+        ]
+        writeStandardOutput(Array((banner.joined(separator: "\n") + "\n").utf8))
+        return (bootstrap, cluster)
     }
 }
 
@@ -180,22 +175,4 @@ struct RuntimeOptions: ParsableArguments {
 func makeLogger(_ configuration: RuntimeConfiguration) -> Logger {
     let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
     return Logger(label: "carepath") { label in LogfmtLogHandler(label: label, level: level) }
-}
-
-/// Calls `handler` when one of `signals` arrives (the sources are only
-/// created and cancelled, never mutated, hence `@unchecked`).
-final class SignalWatcher: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { handler(number) }
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() { sources.forEach { $0.cancel() } }
 }

@@ -207,7 +207,7 @@ extension RuntimeClusterTests {
                 #expect(error.message.contains("pathway.tasks"))
                 #expect(error.message.contains("create the topics of PATHWAY.md section 1"))
             }
-            #expect(running.service.metrics.snapshot.consumed == 0)
+            #expect(running.application.metrics.snapshot.consumed == 0)
         }
     }
 

@@ -57,10 +57,10 @@ extension RuntimeClusterTests {
             _ = try await reader.read(until: { PerPatientStreams(live: $0).messageCount >= expected.messageCount })
             // All read: the consumer lag /metrics reports is 0 on every partition
             try await eventually("the lag of every partition reaches 0") {
-                let lag = running.service.metrics.snapshot.lag
+                let lag = running.application.metrics.snapshot.lag
                 return lag.count == harness.partitions && lag.values.allSatisfy { $0 == 0 }
             }
-            #expect(running.service.metrics.prometheusText()
+            #expect(running.application.metrics.prometheusText()
                 .contains("carepath_consumer_lag{topic=\"clinical.events\",partition=\"3\"} 0\n"))
             try await running.stop()
             await reader.close()

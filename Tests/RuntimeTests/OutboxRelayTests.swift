@@ -51,10 +51,10 @@ extension RuntimeClusterTests {
 
             let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: harness.bootstrap), logger: testLogger)
             let metrics = RuntimeMetrics()
-            let relay = OutboxRelay(store: store, producer: producer, logger: testLogger, metrics: metrics,
-                                    retryMilliseconds: 200, roundSize: 50, handOverFrom: floor)
+            let relay = OutboxRelay(store: store, publisher: producer, logger: testLogger, metrics: metrics,
+                                    retryMilliseconds: 200, roundSize: 50, interval: .milliseconds(50), handOverFrom: floor)
             relay.accept(Self.records(after, afterSequences))
-            let running = Task { try await relay.run(interval: .milliseconds(50)) }
+            let running = Task { try await relay.run() }
 
             let expected = before.outbox.count + after.outbox.count
             let reader = try harness.reader()
@@ -96,10 +96,10 @@ extension RuntimeClusterTests {
                                                 TopicNames.standard.domainEvents])
             harness.cluster.failNextRequests(.produce, with: [KafkaError.Code.messageSizeTooLarge])
             let metrics = RuntimeMetrics()
-            let relay = OutboxRelay(store: store, producer: producer, logger: testLogger, metrics: metrics,
-                                    retryMilliseconds: 300, handOverFrom: floor)
+            let relay = OutboxRelay(store: store, publisher: producer, logger: testLogger, metrics: metrics,
+                                    retryMilliseconds: 300, interval: .milliseconds(50), handOverFrom: floor)
             relay.accept(Self.records(batch, sequences))
-            let running = Task { try await relay.run(interval: .milliseconds(50)) }
+            let running = Task { try await relay.run() }
 
             let reader = try harness.reader()
             let published = try await reader.read(until: { Set($0.map(\.carepathId)).count >= batch.outbox.count },

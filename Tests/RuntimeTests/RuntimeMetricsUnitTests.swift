@@ -211,7 +211,7 @@ struct RuntimeMetricsUnitTests {
 /// ``RuntimeStatus``: the signals readiness and backpressure read, reported to the metrics.
 @Suite("RuntimeStatus: readiness and backpressure signals")
 struct RuntimeStatusUnitTests {
-    @Test("ready once a partition is assigned, through later rebalances, until stopped")
+    @Test("ready once a partition is assigned, through later rebalances, until stopping and stopped")
     func readiness() {
         let metrics = RuntimeMetrics()
         let status = RuntimeStatus(reportingTo: metrics)
@@ -231,6 +231,14 @@ struct RuntimeStatusUnitTests {
         // A rebalance that takes every partition away for a moment does not flap readiness
         status.assigned([])
         #expect(status.current.isReady)
+
+        // Shutting down: not ready at once, and a later assignment does not make it ready again
+        status.update { $0.readiness = .stopping }
+        #expect(!status.current.isReady)
+        #expect(status.current.readiness.reason == "carepath is shutting down")
+        status.assigned([1])
+        #expect(status.current.readiness == .stopping)
+        #expect(metrics.prometheusText().contains("carepath_ready 0\n"))
 
         // Stopped: not ready, with a reason
         status.update { $0.readiness = .stopped }

@@ -95,10 +95,11 @@ final class RuntimeHarness: Sendable {
         let opened = try StoreFactory.open(try StoreLocation(parsing: store), durability: .normal)
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (k, v) in configuration.kafkaProperties { kafka[k] = v }
-        let service = CarepathService(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                      store: opened, logger: testLogger)
-        let task = Task { try await service.run() }
-        return RunningService(service: service, task: task, store: opened)
+        // The same assembly as `carepath run` (without signals or endpoints).
+        let application = CarepathApplication(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
+                                              store: opened, logger: testLogger)
+        let task = Task { try await application.run() }
+        return RunningService(application: application, task: task, store: opened)
     }
 
     /// The store setting of a backend for a test: `sqlite:FILE` in the
@@ -127,15 +128,15 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
 /// carepath running in the test process.
 struct RunningService {
-    let service: CarepathService
+    let application: CarepathApplication
     let task: Task<Void, any Error>
+    /// Closed by the application once its services have stopped.
     let store: any EventStore
 
-    /// Stops gracefully and waits; rethrows what `run()` threw.
+    /// Stops gracefully (as SIGTERM does) and waits; rethrows what `run()` threw.
     func stop() async throws {
-        service.stop()
+        await application.triggerGracefulShutdown()
         try await task.value
-        await store.close()
     }
 }
 
