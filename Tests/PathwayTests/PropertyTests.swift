@@ -23,17 +23,20 @@ struct PropertyTests {
 
     /// Each seed's history and its evaluation, computed once (in tasks started on
     /// first use, so that waiting for one never blocks a thread) and shared by the
-    /// properties that only read it: debug builds evaluate a few thousand events a second.
+    /// properties that only read it: debug builds evaluate a few thousand events a
+    /// second, so the evaluations run off Swift's shared pool (``CPUBoundWork``).
     static let evaluations: [UInt64: Task<Properties.Evaluation, Never>] = Dictionary(uniqueKeysWithValues: seeds.map { seed in
-        (seed, Task { Properties.Evaluation(history(seed), seed: seed) })
+        (seed, Task { await CPUBoundWork.run { Properties.Evaluation(history(seed), seed: seed) } })
     })
 
     static func evaluation(_ seed: UInt64) async -> Properties.Evaluation { await evaluations[seed]!.value }
 
     static let smallEvaluations: [UInt64: Task<Properties.Evaluation, Never>] = Dictionary(uniqueKeysWithValues: seeds.map { seed in
         (seed, Task {
-            Properties.Evaluation(CohortGenerator(seed: seed, patients: smallPatients, start: start).lines(), seed: seed,
-                                  full: false)
+            await CPUBoundWork.run {
+                Properties.Evaluation(CohortGenerator(seed: seed, patients: smallPatients, start: start).lines(), seed: seed,
+                                      full: false)
+            }
         })
     })
 

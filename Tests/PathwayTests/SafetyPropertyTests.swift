@@ -18,24 +18,41 @@ struct SafetyPropertyTests {
     static let historiesPerSlice = 12_500
 
     @Test("every property holds after every event of 100,000 random histories", arguments: slices)
-    func safety(slice: Int) {
-        for n in 0..<Self.historiesPerSlice {
-            let seed = UInt64(slice * Self.historiesPerSlice + n) &* 0x9E37_79B9_7F4A_7C15 &+ 1
-            let history = RandomHistory.generate(seed: seed)
-            guard let failure = SafetyCheck.firstViolation(history) else { continue }
-            let shrunk = SafetyCheck.shrink(history)
-            let violation = SafetyCheck.firstViolation(shrunk) ?? failure
-            Issue.record("""
-                safety property violated (seed \(seed)): \(violation)
-                shrunk history (\(shrunk.count) of \(history.count) events):
-                \(shrunk.map(RandomHistory.describe).joined(separator: "\n"))
-                """)
-            return
+    func safety(slice: Int) async {
+        // Minutes of CPU in a debug build: off Swift's shared pool (see CPUBoundWork).
+        let problem = await CPUBoundWork.run { () -> String? in
+            for n in 0..<Self.historiesPerSlice {
+                let seed = UInt64(slice * Self.historiesPerSlice + n) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+                let history = RandomHistory.generate(seed: seed)
+                guard let failure = SafetyCheck.firstViolation(history) else { continue }
+                let shrunk = SafetyCheck.shrink(history)
+                let violation = SafetyCheck.firstViolation(shrunk) ?? failure
+                return """
+                    safety property violated (seed \(seed)): \(violation)
+                    shrunk history (\(shrunk.count) of \(history.count) events):
+                    \(shrunk.map(RandomHistory.describe).joined(separator: "\n"))
+                    """
+            }
+            return nil
         }
+        if let problem { Issue.record(Comment(rawValue: problem)) }
     }
 
     @Test("the random histories reach the stories the properties are about")
-    func generatorCoverage() {
+    func generatorCoverage() async {
+        let reached = await CPUBoundWork.run(Self.storiesReached)
+        print("safety generator coverage over 2,000 histories:", reached.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        for story in ["worsening", "conflict", "CONSERVATIVE_MANAGEMENT", "INFECTION_WORKUP", "EMPIRIC_IV_ANTIBIOTICS",
+                      "TARGETED_IV_ANTIBIOTICS", "SPECIALIST_ANTIMICROBIAL_THERAPY", "BLOOD_CULTURE_CONFIRMATION",
+                      "SCI_CRITICAL_CARE_BUNDLE", "PATHOLOGIC_FRACTURE_WORKUP", "REFERRAL_OVERDUE", "CONFLICTING_RESULT_REVIEW",
+                      "VERTEBRAL_AUGMENTATION_EVALUATION", "ended completed", "ended superseded", "ended withdrawn"] {
+            #expect(reached[story, default: 0] >= 10, "only \(reached[story, default: 0]) of 2,000 histories reach \(story)")
+        }
+    }
+
+    /// How many of 2,000 random histories reach each story (a code issued,
+    /// a card ended, a worsening exam, a conflict).
+    @Sendable static func storiesReached() -> [String: Int] {
         var reached: [String: Int] = [:]
         for n in 0..<2_000 {
             let history = RandomHistory.generate(seed: UInt64(n) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
@@ -54,13 +71,7 @@ struct SafetyPropertyTests {
             }
             for s in seen { reached[s, default: 0] += 1 }
         }
-        print("safety generator coverage over 2,000 histories:", reached.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        for story in ["worsening", "conflict", "CONSERVATIVE_MANAGEMENT", "INFECTION_WORKUP", "EMPIRIC_IV_ANTIBIOTICS",
-                      "TARGETED_IV_ANTIBIOTICS", "SPECIALIST_ANTIMICROBIAL_THERAPY", "BLOOD_CULTURE_CONFIRMATION",
-                      "SCI_CRITICAL_CARE_BUNDLE", "PATHOLOGIC_FRACTURE_WORKUP", "REFERRAL_OVERDUE", "CONFLICTING_RESULT_REVIEW",
-                      "VERTEBRAL_AUGMENTATION_EVALUATION", "ended completed", "ended superseded", "ended withdrawn"] {
-            #expect(reached[story, default: 0] >= 10, "only \(reached[story, default: 0]) of 2,000 histories reach \(story)")
-        }
+        return reached
     }
 
     @Test("the checker finds a planted violation and shrinks it to the events that matter")
