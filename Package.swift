@@ -19,10 +19,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
         // Without swift-configuration: carepath reads its own settings (RuntimeConfiguration).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // The PostgreSQL store's client (connection pool, TLS, prepared statements).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // A small, allocation-conscious JSON reader and a deterministic writer.
@@ -66,7 +69,20 @@ let package = Package(
         // Debian's libsqlite3-dev: only the store imports it.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Durable per-patient streams, processed inputs, offsets, outbox and timers.
-        .target(name: "CarepathStore", dependencies: ["CSQLite", "Pathway", "CarepathJSON"], swiftSettings: strictConcurrency),
+        // SQLite (embedded) or PostgreSQL (shared, on postgres-nio).
+        .target(
+            name: "CarepathStore",
+            dependencies: [
+                "CSQLite", "Pathway", "CarepathJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
         // carepath on Kafka: batches, the outbox relay, the timer scheduler, metrics,
         // and /metrics and /health/* on Hummingbird.
         .target(

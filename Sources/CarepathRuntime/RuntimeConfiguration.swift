@@ -1,4 +1,5 @@
 public import CarepathStore
+import Foundation
 public import Pathway
 
 /// Everything `carepath run` can be told, from (lowest to highest precedence)
@@ -16,6 +17,11 @@ public struct RuntimeConfiguration: Sendable, Hashable {
     /// The store setting as given (`CAREPATH_STORE`, `--store`): a SQLite
     /// file path, `sqlite:PATH` or `memory:`; ``storeLocation`` is what it names.
     public var storePath = "carepath.sqlite"
+    /// The PostgreSQL password when the URL gives none (`CAREPATH_STORE_PASSWORD`,
+    /// or the contents of `CAREPATH_STORE_PASSWORD_FILE`): never printed.
+    public var storePassword: String?
+    /// Where ``storePassword`` was read from, when from a file.
+    public var storePasswordFile: String?
     /// How hard a SQLite store makes sure a commit survives; an in-memory store keeps nothing.
     public var storeDurability = SQLiteEventStore.Durability.full
     public var topics = TopicNames.standard
@@ -47,13 +53,19 @@ public struct RuntimeConfiguration: Sendable, Hashable {
 
     public init() {}
 
-    /// The store ``storePath`` names, for ``StoreFactory/open(_:durability:readOnly:)``.
+    /// The store setting as given, with a PostgreSQL URL's password masked:
+    /// what carepath prints and logs.
+    public var storeSettingMasked: String { PostgresStoreSettings.masked(storePath) }
+
+    /// The store ``storePath`` names, for ``StoreFactory/open(_:durability:readOnly:)``,
+    /// with ``storePassword`` for a PostgreSQL URL that gives none.
     /// - Throws: ``ConfigurationError`` when `storePath` is not a file path,
-    ///   `sqlite:PATH` or `memory:` (a value set in code; applied settings are checked then).
+    ///   `sqlite:PATH`, `memory:` or a `postgresql://` URL (a value set in
+    ///   code; applied settings are checked then).
     public var storeLocation: StoreLocation {
         get throws(ConfigurationError) {
             do {
-                return try StoreLocation(parsing: storePath)
+                return try StoreLocation(parsing: storePath).withPassword(storePassword)
             } catch {
                 throw ConfigurationError("CAREPATH_STORE: \(error.message)")
             }
@@ -62,7 +74,8 @@ public struct RuntimeConfiguration: Sendable, Hashable {
 
     /// The settings, by their environment name, in the order `config check` prints them.
     public static let settingNames = [
-        "CAREPATH_BROKERS", "CAREPATH_GROUP", "CAREPATH_STORE", "CAREPATH_STORE_DURABILITY", "CAREPATH_RULESET",
+        "CAREPATH_BROKERS", "CAREPATH_GROUP", "CAREPATH_STORE", "CAREPATH_STORE_PASSWORD", "CAREPATH_STORE_PASSWORD_FILE",
+        "CAREPATH_STORE_DURABILITY", "CAREPATH_RULESET",
         "CAREPATH_TOPIC_INPUT", "CAREPATH_TOPIC_RECOMMENDATIONS", "CAREPATH_TOPIC_TASKS", "CAREPATH_TOPIC_EVENTS",
         "CAREPATH_TOPIC_DLQ", "CAREPATH_SESSION_TIMEOUT_MS", "CAREPATH_BATCH_SIZE", "CAREPATH_BATCH_WAIT_MS",
         "CAREPATH_OUTBOX_HIGH_WATERMARK", "CAREPATH_OUTBOX_LOW_WATERMARK", "CAREPATH_OUTBOX_RETRY_MS",
@@ -105,6 +118,21 @@ public struct RuntimeConfiguration: Sendable, Hashable {
                     throw ConfigurationError("\(name) (\(origin)): \(error.message)")
                 }
                 storePath = setting
+            case "CAREPATH_STORE_PASSWORD":
+                // Not trimmed: a password may end in a space.
+                storePassword = rawValue.isEmpty ? nil : rawValue
+                storePasswordFile = nil
+            case "CAREPATH_STORE_PASSWORD_FILE":
+                let path = try text()
+                guard let contents = readSecretFile(path) else {
+                    throw ConfigurationError("\(name) (\(origin)): cannot read \(path); give a file readable by carepath that holds the PostgreSQL password")
+                }
+                // A file written by `echo` ends in a newline that is no part of the password.
+                var password = Substring(contents)
+                while let last = password.last, last == "\n" || last == "\r" { password = password.dropLast() }
+                guard !password.isEmpty else { throw ConfigurationError("\(name) (\(origin)): \(path) is empty; write the password in it") }
+                storePassword = String(password)
+                storePasswordFile = path
             case "CAREPATH_STORE_DURABILITY":
                 guard let d = SQLiteEventStore.Durability(rawValue: value) else {
                     throw ConfigurationError("\(name) (\(origin)) must be full or normal, not \"\(value)\"")
@@ -182,7 +210,9 @@ public struct RuntimeConfiguration: Sendable, Hashable {
         var out: [(String, String)] = [
             ("CAREPATH_BROKERS", brokers ?? "(embedded cluster)"),
             ("CAREPATH_GROUP", group),
-            ("CAREPATH_STORE", (try? storeLocation) == .memory ? "\(storePath) (in memory: everything is lost when carepath stops)" : storePath),
+            ("CAREPATH_STORE", (try? storeLocation) == .memory ? "\(storePath) (in memory: everything is lost when carepath stops)" : storeSettingMasked),
+            ("CAREPATH_STORE_PASSWORD", storePassword == nil ? "(none)" : storePasswordFile == nil ? "******" : "****** (from \(storePasswordFile!))"),
+            ("CAREPATH_STORE_PASSWORD_FILE", storePasswordFile ?? "(none)"),
             ("CAREPATH_STORE_DURABILITY", storeDurability.rawValue),
             ("CAREPATH_RULESET", rulesetPath ?? "(standard \(Ruleset.standard.version))"),
             ("CAREPATH_TOPIC_INPUT", topics.input),
@@ -249,4 +279,9 @@ extension String {
 
 extension Substring {
     var trimmingWhitespace: String { String(self).trimmingWhitespace }
+}
+
+/// The contents of a secret file (`CAREPATH_STORE_PASSWORD_FILE`), or `nil` when it cannot be read.
+private func readSecretFile(_ path: String) -> String? {
+    try? String(contentsOfFile: path, encoding: .utf8)
 }

@@ -12,14 +12,16 @@ public enum StoreFactory {
     ///     SQLite file must exist and have this release's schema, and nothing
     ///     is written (see ``SQLiteEventStore/init(path:durability:readOnly:)``).
     ///     An in-memory store cannot be opened read-only: another process's
-    ///     in-memory store cannot be reached, and a new one is empty.
+    ///     in-memory store cannot be reached, and a new one is empty. A
+    ///     PostgreSQL database must hold this release's schema; its sessions
+    ///     refuse every write.
     /// - Returns: the open store; the caller closes it.
     /// - Throws: ``StoreError/unavailable(_:)`` when the store cannot be opened
     ///   (a missing folder, a missing file for a read-only open, `memory:`
-    ///   read-only), ``StoreError/newerSchema(found:supported:)`` or
-    ///   ``StoreError/olderSchema(found:supported:)`` from SQLite.
+    ///   read-only, an unreachable PostgreSQL server), ``StoreError/newerSchema(found:supported:)``
+    ///   or ``StoreError/olderSchema(found:supported:)``.
     public static func open(_ location: StoreLocation, durability: SQLiteEventStore.Durability = .full,
-                            readOnly: Bool = false) throws(StoreError) -> any EventStore {
+                            readOnly: Bool = false) async throws(StoreError) -> any EventStore {
         switch location {
         case .sqlite(let path):
             if readOnly && path != ":memory:" && access(path, F_OK) != 0 {
@@ -31,6 +33,8 @@ public enum StoreFactory {
                 throw .unavailable("memory: cannot be read here: an in-memory store exists only inside the carepath that created it and is lost when it stops; give the store file `carepath run` uses (a path or sqlite:PATH)")
             }
             return InMemoryEventStore()
+        case .postgresql(let settings):
+            return try await PostgresEventStore.open(settings, readOnly: readOnly)
         }
     }
 }

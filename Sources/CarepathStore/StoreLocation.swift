@@ -1,6 +1,6 @@
 /// Which store to use, as `--store` and `CAREPATH_STORE` name it: a plain
-/// path (a SQLite file, as before there was a choice), `sqlite:PATH` or
-/// `memory:`. ``StoreFactory/open(_:durability:readOnly:)`` opens it.
+/// path (a SQLite file, as before there was a choice), `sqlite:PATH`,
+/// `memory:` or a `postgresql://` URL. ``StoreFactory/open(_:durability:readOnly:)`` opens it.
 ///
 /// A setting is read as a scheme when it starts with two or more letters
 /// (then letters, digits, `+`, `-` or `.`) and a colon; anything else is a
@@ -12,9 +12,12 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// A store in this process's memory (``InMemoryEventStore``): empty at
     /// start, lost at exit, seen by no other process.
     case memory
+    /// A PostgreSQL database (``PostgresEventStore``), shared by the
+    /// instances of one group; its tables are created when missing.
+    case postgresql(PostgresStoreSettings)
 
     /// The forms a setting can take, for messages.
-    public static let forms = "a file path, sqlite:PATH or memory:"
+    public static let forms = "a file path, sqlite:PATH, memory: or postgresql://USER@HOST:PORT/DB"
 
     /// Reads a store setting.
     /// - Parameter setting: a file path, `sqlite:PATH` or `memory:` (the
@@ -43,6 +46,8 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
                 throw StoreLocationError("'\(setting)': an in-memory store has no name or path; write memory: alone")
             }
             self = .memory
+        case "postgresql", "postgres":
+            self = .postgresql(try PostgresStoreSettings(parsing: setting))
         default:
             // A URL (postgres://...) is no file name; anything else may be one.
             let fileHint = rest.hasPrefix("//") ? "" : " (a file whose name has a colon: write ./\(setting) or sqlite:\(setting))"
@@ -60,18 +65,29 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         return (scheme, setting[setting.index(after: colon)...])
     }
 
-    /// The canonical setting: `sqlite:PATH` or `memory:`.
+    /// The canonical setting: `sqlite:PATH`, `memory:` or a `postgresql://`
+    /// URL with its password masked (never printed or logged).
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite:" + path
         case .memory: "memory:"
+        case .postgresql(let settings): settings.description
         }
+    }
+
+    /// This location with `password` for a PostgreSQL store whose URL gives
+    /// none (`CAREPATH_STORE_PASSWORD`); any other location unchanged.
+    /// - Parameter password: the password from elsewhere than the URL, if any.
+    public func withPassword(_ password: String?) -> StoreLocation {
+        guard case .postgresql(var settings) = self, settings.password == nil, let password else { return self }
+        settings.password = password
+        return .postgresql(settings)
     }
 
     /// Whether what the store holds outlives the process.
     public var isPersistent: Bool {
         switch self {
-        case .sqlite: true
+        case .sqlite, .postgresql: true
         case .memory: false
         }
     }

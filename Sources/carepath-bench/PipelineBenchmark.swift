@@ -55,7 +55,7 @@ enum PipelineBenchmark {
         var configuration = RuntimeConfiguration()
         // carepath's own default unless CAREPATH_BENCH_BATCH says otherwise.
         if let batch = Int(ProcessInfo.processInfo.environment["CAREPATH_BENCH_BATCH"] ?? "") { configuration.batchSize = batch }
-        let store = try StoreFactory.open(.sqlite(path: folder + "/throughput.sqlite"), durability: durability)
+        let store = try await StoreFactory.open(.sqlite(path: folder + "/throughput.sqlite"), durability: durability)
         let service = CarepathApplication(settings: .init(configuration: configuration, ruleset: .standard),
                                           kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), store: store, logger: logger)
         clock = ContinuousClock.now
@@ -113,7 +113,7 @@ enum PipelineBenchmark {
                                     start: WallClock.system.now()).lines()
         var configuration = RuntimeConfiguration()
         configuration.batchWaitMilliseconds = 2
-        let store = try StoreFactory.open(.sqlite(path: folder + "/latency.sqlite"), durability: durability)
+        let store = try await StoreFactory.open(.sqlite(path: folder + "/latency.sqlite"), durability: durability)
         let service = CarepathApplication(settings: .init(configuration: configuration, ruleset: .standard),
                                           kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, extraProperties), store: store,
                                           logger: logger)

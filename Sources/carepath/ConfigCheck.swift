@@ -21,7 +21,10 @@ struct Config: ParsableCommand {
                 Settings:
                   CAREPATH_BROKERS                 Kafka bootstrap servers (unset: an embedded cluster)
                   CAREPATH_GROUP                   consumer group (carepath)
-                  CAREPATH_STORE                   store: a SQLite file path or sqlite:PATH; memory: keeps nothing (carepath.sqlite)
+                  CAREPATH_STORE                   store: a SQLite file path or sqlite:PATH; memory: keeps nothing;
+                                                   postgresql://USER@HOST:PORT/DB[?sslmode=disable|require|verify-full] (carepath.sqlite)
+                  CAREPATH_STORE_PASSWORD          PostgreSQL password when the URL has none (printed masked)
+                  CAREPATH_STORE_PASSWORD_FILE     a file holding that password (Docker/Kubernetes secrets)
                   CAREPATH_STORE_DURABILITY        SQLite: full (fsync every commit) or normal (full)
                   CAREPATH_RULESET                 ruleset file overriding thresholds (the standard ruleset)
                   CAREPATH_TOPIC_INPUT, _RECOMMENDATIONS, _TASKS, _EVENTS, _DLQ   topic names

@@ -36,17 +36,17 @@ struct Inspect: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try RuntimeOptions.configuration(file: config, flags: store.map { [("CAREPATH_STORE", $0, "--store")] } ?? [])
-        let storeFile = try openExistingStore(configuration, command: "inspect")
+        let storeFile = try await openExistingStore(configuration, command: "inspect")
         let streams: [String: [DomainEvent]]
         do {
             streams = try await storeFile.streams(of: [patient])
         } catch {
             await storeFile.close()
-            throw CommandFailure("cannot read the store \(configuration.storePath): \(error)")
+            throw CommandFailure("cannot read the store \(configuration.storeSettingMasked): \(error)")
         }
         await storeFile.close()
         guard let events = streams[patient], !events.isEmpty else {
-            throw CommandFailure("patient \(patient) has no stream in \(configuration.storePath); check the id (it is the events' subject) and the store")
+            throw CommandFailure("patient \(patient) has no stream in \(configuration.storeSettingMasked); check the id (it is the events' subject) and the store")
         }
         let timeline = PatientTimeline(patientId: patient, events: events)
         writeStandardOutput(json ? timeline.json : Array(timeline.text(color: Timeline.terminalWantsColor).utf8))

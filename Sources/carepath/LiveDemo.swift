@@ -36,7 +36,7 @@ struct LiveDemo {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // A file, not memory: `carepath inspect` reads it while the demo runs.
-        let store = try StoreFactory.open(.sqlite(path: folder + "/carepath.sqlite"))
+        let store = try await StoreFactory.open(.sqlite(path: folder + "/carepath.sqlite"))
 
         var configuration = RuntimeConfiguration()
         configuration.timerIntervalMilliseconds = 250

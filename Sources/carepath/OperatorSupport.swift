@@ -55,12 +55,15 @@ func storeLocation(_ configuration: RuntimeConfiguration) throws -> StoreLocatio
 /// - Parameters:
 ///   - configuration: `CAREPATH_STORE` names the store.
 ///   - command: the command, for messages.
+/// A PostgreSQL database is opened with read-only sessions and must already
+/// hold this release's schema.
 /// - Throws: ``CommandFailure`` for a missing file, `memory:` (an in-memory
 ///   store lives only inside the carepath that created it), or a store that
 ///   cannot be opened.
-func openExistingStore(_ configuration: RuntimeConfiguration, command: String) throws -> any EventStore {
-    let setting = configuration.storePath
+func openExistingStore(_ configuration: RuntimeConfiguration, command: String) async throws -> any EventStore {
     let location = try storeLocation(configuration)
+    // As given, but never with a password.
+    let setting = PostgresStoreSettings.masked(configuration.storePath)
     switch location {
     case .sqlite(let path):
         guard FileManager.default.fileExists(atPath: path) else {
@@ -68,9 +71,12 @@ func openExistingStore(_ configuration: RuntimeConfiguration, command: String) t
         }
     case .memory:
         throw CommandFailure("\(command) reads the store `carepath run` keeps, but \(setting) is an in-memory store: it exists only inside the carepath that created it; pass --store PATH (or sqlite:PATH) of the file `carepath run` uses")
+    case .postgresql:
+        // The database must exist and hold carepath's schema: the read-only open checks.
+        break
     }
     do {
-        return try StoreFactory.open(location, durability: .normal, readOnly: true)
+        return try await StoreFactory.open(location, durability: .normal, readOnly: true)
     } catch {
         throw CommandFailure("cannot open the store \(setting): \(error)")
     }

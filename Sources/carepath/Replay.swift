@@ -113,13 +113,13 @@ struct Replay: AsyncParsableCommand {
         if case .sqlite(let path) = target, FileManager.default.fileExists(atPath: path) {
             throw CommandFailure("\(path) already exists; replay rebuilds into a new store: give another --into path or remove it")
         }
-        let live = try openExistingStore(configuration, command: "replay")
+        let live = try await openExistingStore(configuration, command: "replay")
         let rebuilt: any EventStore
         do {
-            rebuilt = try StoreFactory.open(target, durability: .normal)
+            rebuilt = try await StoreFactory.open(target, durability: .normal)
         } catch {
             await live.close()
-            throw CommandFailure("cannot create the store \(into): \(error)")
+            throw CommandFailure("cannot create the store \(target): \(error)")
         }
         let summary: StoreRebuild.Summary
         let comparison: StoreComparison
@@ -136,7 +136,7 @@ struct Replay: AsyncParsableCommand {
         }
         await rebuilt.close()
         await live.close()
-        let report = ReplayReport(summary: summary, comparison: comparison, live: configuration.storePath,
+        let report = ReplayReport(summary: summary, comparison: comparison, live: configuration.storeSettingMasked,
                                   rebuilt: target.isPersistent ? into : "memory: (discarded)")
         writeStandardOutput(json ? report.json : Array(report.text.utf8))
         if !comparison.isIdentical { throw ExitCode(1) }

@@ -40,7 +40,7 @@ struct Republish: AsyncParsableCommand {
         var kafka = try kafkaConfiguration(configuration, bootstrap: bootstrap)
         kafka["enable.idempotence"] = "true"
         let logger = operatorLogger(configuration)
-        let store = try openExistingStore(configuration, command: "republish")
+        let store = try await openExistingStore(configuration, command: "republish")
         let producer: KafkaProducer
         do {
             producer = try KafkaProducer(configuration: kafka, logger: logger)
@@ -54,7 +54,7 @@ struct Republish: AsyncParsableCommand {
             rows = try await store.outbox(since: sinceTime, patientId: patient)
         } catch {
             await store.close()
-            throw CommandFailure("cannot read the outbox of \(configuration.storePath): \(error)")
+            throw CommandFailure("cannot read the outbox of \(configuration.storeSettingMasked): \(error)")
         }
         await store.close()
         guard !rows.isEmpty else {

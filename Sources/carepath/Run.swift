@@ -43,7 +43,7 @@ struct Run: AsyncParsableCommand {
         let location = try storeLocation(configuration)
         let store: any EventStore
         do {
-            store = try StoreFactory.open(location, durability: configuration.storeDurability)
+            store = try await StoreFactory.open(location, durability: configuration.storeDurability)
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -51,7 +51,7 @@ struct Run: AsyncParsableCommand {
             let restart = configuration.brokers == nil ? ""
                 : ", and a restart in consumer group \(configuration.group) is refused (the group has read partitions the new, empty store never processed)"
             logger.warning("the store is in memory: every stream, offset and unpublished message is lost when carepath stops\(restart); use a file (--store PATH) for anything but trying carepath out",
-                           metadata: ["store": "\(configuration.storePath)"])
+                           metadata: ["store": "\(configuration.storeSettingMasked)"])
         }
         // Until the application has it, the store is closed here on any failure;
         // from then on the application closes it, once its services have stopped.
@@ -99,7 +99,7 @@ struct Run: AsyncParsableCommand {
             throw CommandFailure("\(error)")
         }
         if processed {
-            throw CommandFailure("the store \(configuration.storePath) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
+            throw CommandFailure("the store \(configuration.storeSettingMasked) has processed \(configuration.topics.input) of another Kafka cluster, and the embedded cluster starts empty on every run; give a new --store, or --brokers for the cluster that store came from")
         }
         let cluster: EmbeddedKafkaCluster
         do {

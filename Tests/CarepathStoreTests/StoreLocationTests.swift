@@ -62,21 +62,21 @@ struct StoreLocationTests {
     @Test("the factory opens a SQLite file for sqlite: and a fresh in-memory store for memory:")
     func factoryOpens() async throws {
         let folder = try ScratchFolder()
-        let file = try StoreFactory.open(.sqlite(path: folder.store))
+        let file = try await StoreFactory.open(.sqlite(path: folder.store))
         #expect(file is SQLiteEventStore)
         #expect(FileManager.default.fileExists(atPath: folder.store))
         var batch = StoreBatch(recordedAt: now)
         batch.advance(topic: "clinical.events", partition: 1, to: 4)
         try await file.commit(batch)
         await file.close()
-        let reopened = try StoreFactory.open(try StoreLocation(parsing: "sqlite:" + folder.store), readOnly: true)
+        let reopened = try await StoreFactory.open(try StoreLocation(parsing: "sqlite:" + folder.store), readOnly: true)
         #expect(try await reopened.nextOffsets(topic: "clinical.events") == [1: 4])
         await reopened.close()
 
-        let first = try StoreFactory.open(.memory)
+        let first = try await StoreFactory.open(.memory)
         #expect(first is InMemoryEventStore)
         try await first.commit(batch)
-        let second = try StoreFactory.open(.memory)
+        let second = try await StoreFactory.open(.memory)
         #expect(try await second.nextOffsets(topic: "clinical.events") == [:], "each memory: store starts empty")
         #expect(try await first.nextOffsets(topic: "clinical.events") == [1: 4])
         await first.close()
@@ -84,16 +84,16 @@ struct StoreLocationTests {
     }
 
     @Test("a read-only open refuses memory: and a missing file, and creates nothing")
-    func factoryReadOnly() throws {
+    func factoryReadOnly() async throws {
         let folder = try ScratchFolder()
-        #expect {
-            _ = try StoreFactory.open(.memory, readOnly: true)
+        await #expect {
+            _ = try await StoreFactory.open(.memory, readOnly: true)
         } throws: { error in
             guard case StoreError.unavailable(let message) = error else { return false }
             return message.contains("memory: cannot be read here") && message.contains("give the store file `carepath run` uses")
         }
-        #expect {
-            _ = try StoreFactory.open(.sqlite(path: folder.store), readOnly: true)
+        await #expect {
+            _ = try await StoreFactory.open(.sqlite(path: folder.store), readOnly: true)
         } throws: { error in
             guard case StoreError.unavailable(let message) = error else { return false }
             return message.contains("no store at \(folder.store)")

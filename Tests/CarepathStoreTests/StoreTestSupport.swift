@@ -43,16 +43,20 @@ extension StoreBatch {
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case memory
+    /// A new database on the test process's PostgreSQL (``PostgresTestServer``).
+    case postgresql
 
     var testDescription: String { rawValue }
 
     /// Runs `body` on a fresh, empty store of this backend (a SQLite file in
-    /// a scratch folder, or a new in-memory store), and closes it afterwards.
+    /// a scratch folder, a new in-memory store, or a new PostgreSQL database),
+    /// and closes it afterwards.
     func withFreshStore(_ body: (any EventStore) async throws -> Void) async throws {
         let folder = try ScratchFolder()
         let store: any EventStore = switch self {
         case .sqlite: try SQLiteEventStore(path: folder.store)
         case .memory: InMemoryEventStore()
+        case .postgresql: try await PostgresEventStore.open(try PostgresTestServer.started().createDatabase())
         }
         do {
             try await body(store)

@@ -14,7 +14,7 @@ extension RuntimeClusterTests {
             let lines = pastCohort(patients: 200, events: 20, seed: 31)
             let offline = OfflineEvaluator.evaluate(jsonl: Array(lines.joined(separator: [0x0A])) + [0x0A], until: WallClock.system.now())
             let expected = PerPatientStreams(offline: offline)
-            let running = try harness.startService(store: harness.folder.file("faults.sqlite")) {
+            let running = try await harness.startService(store: harness.folder.file("faults.sqlite")) {
                 $0.batchSize = 200
                 $0.kafkaProperties["socket.timeout.ms"] = "2000"
             }
@@ -63,7 +63,7 @@ extension RuntimeClusterTests {
             ]
             let good = conservativeCareHistory(patient: "P-OK", start: t0)
             try await harness.feed(poison.map(\.1) + good, keys: poison.map(\.0) + good.map { _ in "P-OK" })
-            let running = try harness.startService(store: harness.folder.file("poison.sqlite"))
+            let running = try await harness.startService(store: harness.folder.file("poison.sqlite"))
             let reader = try harness.reader()
             let published = try await reader.read(until: { messages in
                 messages.contains { $0.topic == "pathway.recommendations" && object($0)["code"] as? String == "CONSERVATIVE_MANAGEMENT" }
@@ -99,7 +99,7 @@ extension RuntimeClusterTests {
             let t0 = Timestamp(rfc3339: "2026-03-02T10:00:00Z")!
             let history = conservativeCareHistory(patient: "P-RE", start: t0)
             try await harness.feed(history)
-            let running = try harness.startService(store: harness.storeSetting(backend, file: "redelivery.sqlite"))
+            let running = try await harness.startService(store: harness.storeSetting(backend, file: "redelivery.sqlite"))
             let reader = try harness.reader()
             _ = try await reader.read(until: { $0.contains { $0.topic == "pathway.recommendations" } }, within: .seconds(60), quiet: .seconds(1))
             let before = reader.messages.count
@@ -142,7 +142,7 @@ extension RuntimeClusterTests {
             let start = Timestamp(millisecondsSinceEpoch: WallClock.system.now().millisecondsSinceEpoch - 42 * 86_400_000 + margin)
             let due = start.millisecondsSinceEpoch + 42 * 86_400_000
             try await harness.feed(conservativeCareHistory(patient: "P-TIMER", start: start))
-            let running = try harness.startService(store: harness.folder.file("timers.sqlite"))
+            let running = try await harness.startService(store: harness.folder.file("timers.sqlite"))
             let reader = try harness.reader(topics: ["pathway.recommendations", "clinical.events"])
             _ = try await reader.read(until: { $0.contains { $0.topic == "pathway.recommendations" } }, within: .seconds(60), quiet: .zero)
             // Whatever was read before the due time must not hold the card.
@@ -176,7 +176,7 @@ extension RuntimeClusterTests {
             try await harness.feed(conservativeCareHistory(patient: "P-CATCH-UP", start: start))
             // The scheduler looks once at start (before the group join lets anything
             // be committed), then only every two minutes.
-            let running = try harness.startService(store: harness.storeSetting(backend, file: "due.sqlite")) {
+            let running = try await harness.startService(store: harness.storeSetting(backend, file: "due.sqlite")) {
                 $0.timerIntervalMilliseconds = 120_000
             }
             let began = ContinuousClock.now
@@ -199,7 +199,7 @@ extension RuntimeClusterTests {
         func unusableOutputTopic() async throws {
             let harness = try RuntimeHarness(partitions: 2)
             harness.cluster.setTopicError("pathway.tasks", KafkaError.Code.topicAuthorizationFailed)
-            let running = try harness.startService(store: harness.folder.file("topics.sqlite"))
+            let running = try await harness.startService(store: harness.folder.file("topics.sqlite"))
             do {
                 try await running.stop()
                 Issue.record("carepath started without being able to publish to pathway.tasks")
@@ -217,13 +217,13 @@ extension RuntimeClusterTests {
         func processedElsewhere() async throws {
             let harness = try RuntimeHarness(partitions: 1)
             try await harness.feed(conservativeCareHistory(patient: "P-A", start: Timestamp(rfc3339: "2026-03-02T10:00:00Z")!))
-            let first = try harness.startService(store: harness.folder.file("a.sqlite"), group: "shared")
+            let first = try await harness.startService(store: harness.folder.file("a.sqlite"), group: "shared")
             let reader = try harness.reader()
             _ = try await reader.read(until: { $0.contains { $0.topic == "pathway.recommendations" } }, within: .seconds(60), quiet: .zero)
             await reader.close()
             try await first.stop()  // commits its offsets to the group
 
-            let second = try harness.startService(store: harness.folder.file("b.sqlite"), group: "shared")
+            let second = try await harness.startService(store: harness.folder.file("b.sqlite"), group: "shared")
             await #expect {
                 try await second.task.value
             } throws: { error in

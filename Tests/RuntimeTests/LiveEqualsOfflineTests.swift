@@ -28,7 +28,7 @@ extension RuntimeClusterTests {
             let expected = PerPatientStreams(offline: offline)
             #expect(expected.messageCount > 5_000)
 
-            let running = try harness.startService(store: harness.folder.file("live.sqlite"))
+            let running = try await harness.startService(store: harness.folder.file("live.sqlite"))
             let reader = try harness.reader()
             let published = try await reader.read(until: { PerPatientStreams(live: $0).messageCount >= expected.messageCount })
             try await running.stop()

@@ -52,7 +52,7 @@ extension RuntimeClusterTests {
             let offline = OfflineEvaluator.evaluate(jsonl: Array(lines.joined(separator: [0x0A])) + [0x0A], until: WallClock.system.now())
             let expected = PerPatientStreams(offline: offline)
             let live = harness.folder.file("live.sqlite")
-            let running = try harness.startService(store: live)
+            let running = try await harness.startService(store: live)
             let reader = try harness.reader()
             _ = try await reader.read(until: { PerPatientStreams(live: $0).messageCount >= expected.messageCount })
             // All read: the consumer lag /metrics reports is 0 on every partition

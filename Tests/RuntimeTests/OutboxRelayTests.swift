@@ -34,7 +34,7 @@ extension RuntimeClusterTests {
               arguments: StoreBackend.allCases)
         func handOver(_ backend: StoreBackend) async throws {
             let harness = try RuntimeHarness(partitions: 4)
-            let store = try StoreFactory.open(try StoreLocation(parsing: harness.storeSetting(backend, file: "relay.sqlite")), durability: .normal)
+            let store = try await StoreFactory.open(try StoreLocation(parsing: harness.storeSetting(backend, file: "relay.sqlite")), durability: .normal)
             let streams = Self.streams(patients: 6, seed: 41)
             // Committed before the relay starts: a crash's leftovers.
             let before = Self.batch(streams[0..<3])
@@ -82,7 +82,7 @@ extension RuntimeClusterTests {
         @Test("a delivery that fails is retried from the store, under its id, once the retry is due", arguments: StoreBackend.allCases)
         func retry(_ backend: StoreBackend) async throws {
             let harness = try RuntimeHarness(partitions: 4)
-            let store = try StoreFactory.open(try StoreLocation(parsing: harness.storeSetting(backend, file: "retry.sqlite")), durability: .normal)
+            let store = try await StoreFactory.open(try StoreLocation(parsing: harness.storeSetting(backend, file: "retry.sqlite")), durability: .normal)
             let floor = try await store.nextOutboxSequence()
             let batch = Self.batch(Self.streams(patients: 2, seed: 43)[0..<2])
             let sequences = try await store.commit(batch)

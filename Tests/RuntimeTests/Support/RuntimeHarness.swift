@@ -85,14 +85,14 @@ final class RuntimeHarness: Sendable {
     /// - Parameter store: a store setting, as `--store` takes it (a SQLite
     ///   file path, `sqlite:PATH` or `memory:`), opened through the factory.
     func startService(store: String, group: String = "carepath", ruleset: Ruleset = .standard,
-                      configure: (inout RuntimeConfiguration) -> Void = { _ in }) throws -> RunningService {
+                      configure: (inout RuntimeConfiguration) -> Void = { _ in }) async throws -> RunningService {
         var configuration = RuntimeConfiguration()
         configuration.group = group
         configuration.sessionTimeoutMilliseconds = 4_000
         configuration.timerIntervalMilliseconds = 200
         configuration.outboxRetryMilliseconds = 200
         configure(&configuration)
-        let opened = try StoreFactory.open(try StoreLocation(parsing: store), durability: .normal)
+        let opened = try await StoreFactory.open(try StoreLocation(parsing: store), durability: .normal)
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (k, v) in configuration.kafkaProperties { kafka[k] = v }
         // The same assembly as `carepath run` (without signals or endpoints).
