@@ -42,6 +42,10 @@ final class PostgresTestServer: Sendable {
     /// The running cluster, or an error saying what is missing.
     static func started() throws -> PostgresTestServer { try shared.get() }
 
+    /// A cluster of its own, for a test that stops and starts the server;
+    /// the caller destroys it (``destroy()``).
+    static func startPrivate() throws -> PostgresTestServer { try PostgresTestServer() }
+
     private init() throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.filter({ FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") })
@@ -90,6 +94,14 @@ final class PostgresTestServer: Sendable {
         let name = "carepath_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try run("createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", Self.role, "-T", "template0", "-E", "UTF8", name])
         return PostgresStoreSettings(user: Self.role, host: "127.0.0.1", port: port, database: name)
+    }
+
+    /// Runs one SQL statement on `database` with psql.
+    /// - Returns: what psql printed (tuples only, unaligned).
+    @discardableResult
+    func sql(_ statement: String, database: String) throws -> String {
+        try run("psql", ["-X", "-q", "-h", "127.0.0.1", "-p", String(port), "-U", Self.role, "-d", database,
+                         "-v", "ON_ERROR_STOP=1", "-tAc", statement])
     }
 
     /// Runs one of the server's programs (as `runAs` when set), and fails with its output.
