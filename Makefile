@@ -13,7 +13,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 ## Install what the build and the tests need (idempotent, quiet when present):
-## Debian's librdkafka-dev for the Kafka shim, Python's jsonschema for the schema checks,
+## Debian's librdkafka-dev for the Kafka shim, Debian's PostgreSQL server (the tests start a
+## throwaway cluster with it, as nobody when run as root), Python's jsonschema for the schema checks,
 ## the CloudEvents Python SDK (2.x) and confluent-kafka for the CloudEvents end-to-end test.
 deps:
 	@pkg-config --exists rdkafka 2>/dev/null || { \
@@ -24,6 +25,10 @@ deps:
 		echo "installing libsqlite3-dev (Debian)"; \
 		$(SUDO) apt-get update -qq >/dev/null && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev pkg-config >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing postgresql (Debian, for the PostgreSQL store's tests; the tests start their own cluster)"; \
+		$(SUDO) apt-get update -qq >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@command -v docker-compose >/dev/null 2>&1 || { \
 		echo "installing docker-compose (Debian, to validate docker-compose.yml; no engine)"; \
 		$(SUDO) apt-get update -qq >/dev/null && \

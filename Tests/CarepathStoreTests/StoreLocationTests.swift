@@ -27,9 +27,10 @@ struct StoreLocationTests {
 
     @Test("a setting that names no store says what is wrong and which forms are accepted",
           arguments: [
-              ("postgres://db/carepath", "unknown store scheme 'postgres:' in 'postgres://db/carepath'; use a file path, sqlite:PATH or memory:"),
+              ("mysql://db/carepath", "unknown store scheme 'mysql:' in 'mysql://db/carepath'; use a file path, sqlite:PATH, memory: or postgresql://USER@HOST:PORT/DB"),
+              ("postgres://db/carepath", "'postgres://db/carepath' names no user: write postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
               ("backup:1.sqlite", "unknown store scheme 'backup:'"),
-              ("", "the store setting is empty; give a file path, sqlite:PATH or memory:"),
+              ("", "the store setting is empty; give a file path, sqlite:PATH, memory: or postgresql://USER@HOST:PORT/DB"),
               ("sqlite:", "'sqlite:' names no file: write the path after sqlite:"),
               ("sqlite:///var/lib/carepath/store.sqlite", "is written as a URL with //; write sqlite: followed by the path as it is"),
               ("memory:cache", "'memory:cache': an in-memory store has no name or path; write memory: alone"),
@@ -44,7 +45,7 @@ struct StoreLocationTests {
 
     @Test("an unknown scheme's message says how to name a file whose name has a colon")
     func colonFileHint() {
-        #expect(throws: StoreLocationError("unknown store scheme 'backup:' in 'backup:1.sqlite'; use a file path, sqlite:PATH or memory: (a file whose name has a colon: write ./backup:1.sqlite or sqlite:backup:1.sqlite)")) {
+        #expect(throws: StoreLocationError("unknown store scheme 'backup:' in 'backup:1.sqlite'; use a file path, sqlite:PATH, memory: or postgresql://USER@HOST:PORT/DB (a file whose name has a colon: write ./backup:1.sqlite or sqlite:backup:1.sqlite)")) {
             _ = try StoreLocation(parsing: "backup:1.sqlite")
         }
     }

@@ -206,16 +206,18 @@ struct OperatorCommandErrorTests {
     @Test("a store setting that names no store, and memory: where a command needs the store carepath run keeps, are one-line errors")
     func storeSettingErrors() throws {
         let folder = try ScratchFolder()
-        Self.expectOneLineError(try runCarepath(["config", "check", "--store", "postgres://db/carepath"], folder: folder),
-                                containing: "CAREPATH_STORE (--store): unknown store scheme 'postgres:' in 'postgres://db/carepath'; use a file path, sqlite:PATH or memory:")
+        Self.expectOneLineError(try runCarepath(["config", "check", "--store", "mysql://db/carepath"], folder: folder),
+                                containing: "CAREPATH_STORE (--store): unknown store scheme 'mysql:' in 'mysql://db/carepath'; use a file path, sqlite:PATH, memory: or postgresql://USER@HOST:PORT/DB")
         Self.expectOneLineError(try runCarepath(["config", "check"], environment: ["CAREPATH_STORE": "sqlite:"], folder: folder),
                                 containing: "CAREPATH_STORE (environment): 'sqlite:' names no file")
         Self.expectOneLineError(try runCarepath(["inspect", "P1", "--store", "memory:"], folder: folder),
                                 containing: "inspect reads the store `carepath run` keeps, but memory: is an in-memory store")
         Self.expectOneLineError(try runCarepath(["republish", "--since", "2026-01-01T00:00:00Z", "--store", "memory:", "--brokers", "127.0.0.1:1"], folder: folder),
                                 containing: "republish reads the store `carepath run` keeps, but memory: is an in-memory store")
+        Self.expectOneLineError(try runCarepath(["replay", "--into", "mysql://db/x", "--brokers", "127.0.0.1:1"], folder: folder),
+                                containing: "--into: unknown store scheme 'mysql:'")
         Self.expectOneLineError(try runCarepath(["replay", "--into", "postgres://db/x", "--brokers", "127.0.0.1:1"], folder: folder),
-                                containing: "--into: unknown store scheme 'postgres:'")
+                                containing: "--into: 'postgres://db/x' names no user")
         Self.expectOneLineError(try runCarepath(["replay", "--into", "memory:", "--store", "memory:", "--brokers", "127.0.0.1:1"], folder: folder),
                                 containing: "replay reads the store `carepath run` keeps, but memory: is an in-memory store")
         // An existing --into file is refused before anything is read, under either form.

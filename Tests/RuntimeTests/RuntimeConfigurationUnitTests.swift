@@ -286,8 +286,8 @@ struct RuntimeConfigurationUnitTests {
 
     @Test("a CAREPATH_STORE that names no store is an error naming the setting, where it came from and the accepted forms")
     func badStore() throws {
-        let error = Self.error(applying: [("CAREPATH_STORE", "postgres://db/carepath")], origin: "--store")
-        #expect(error?.message == "CAREPATH_STORE (--store): unknown store scheme 'postgres:' in 'postgres://db/carepath'; use a file path, sqlite:PATH or memory:")
+        let error = Self.error(applying: [("CAREPATH_STORE", "mysql://db/carepath")], origin: "--store")
+        #expect(error?.message == "CAREPATH_STORE (--store): unknown store scheme 'mysql:' in 'mysql://db/carepath'; use a file path, sqlite:PATH, memory: or postgresql://USER@HOST:PORT/DB")
         #expect(Self.error(applying: [("CAREPATH_STORE", "memory:x")])?.message
             == "CAREPATH_STORE (environment): 'memory:x': an in-memory store has no name or path; write memory: alone")
         // A value set in code is checked when it is used.
