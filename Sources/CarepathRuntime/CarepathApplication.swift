@@ -224,8 +224,11 @@ public final class CarepathApplication: Sendable {
             ])
             return consumer
         }
+        // On a shared store, rows committed by other instances (one that
+        // crashed before publishing them, say) never reach this relay in
+        // memory: it reads every unpublished row from the store instead.
         let relay = OutboxRelay(store: store, publisher: producer, logger: logger, metrics: metrics, status: status, clock: clock,
-                                retryMilliseconds: settings.outboxRetryMilliseconds, handOverFrom: handOverFrom)
+                                retryMilliseconds: settings.outboxRetryMilliseconds, handOverFrom: store.isShared ? nil : handOverFrom)
         let scheduler = TimerScheduler(store: store, publisher: producer, inputTopic: inputTopic, logger: logger,
                                        metrics: metrics, clock: clock, interval: settings.timerInterval,
                                        owns: store.isShared ? ownedBy(status) : nil)
