@@ -2,6 +2,7 @@ import CarepathStore
 import Kafka
 import Logging
 import Pathway
+import Synchronization
 
 /// One batch of input, from what a poll returned to what the store holds:
 /// **skip** what was processed → **decode** → **load** the patients' states →
@@ -25,8 +26,14 @@ struct BatchPipeline {
     private let clock: WallClock
     private let afterCommit: @Sendable ([TopicPartition: Int64]) async -> Void
     private var cache: PatientStateCache
+    /// The offset book's revocations when the cache was last known good.
+    private var revocationsSeen: Int
     /// The commit in progress, if any.
     private var committing: Task<Void, any Error>?
+    /// Set by a commit that failed, so that the next poll stops on its error
+    /// even when it returns no message (an idle partition would otherwise keep
+    /// the failure, a refused claim for one, unnoticed).
+    private let commitFailed = CommitFailureFlag()
 
     /// - Parameters:
     ///   - decider: the ruleset and topics.
@@ -51,6 +58,7 @@ struct BatchPipeline {
         self.clock = clock
         self.afterCommit = afterCommit
         cache = PatientStateCache(capacity: cachedPatients)
+        revocationsSeen = offsets.revocationCount
     }
 
     /// Runs every stage on what one poll returned; returns once the batch is
@@ -58,6 +66,7 @@ struct BatchPipeline {
     /// - Parameter messages: the poll's messages, in consumption order.
     /// - Throws: ``StoreError`` from reading streams or from the previous commit.
     mutating func process(_ messages: [KafkaMessage]) async throws {
+        if commitFailed.isSet { try await finish() }
         let fresh = unprocessed(messages)
         guard !fresh.isEmpty else { return }
         let started = ContinuousClock.now
@@ -82,11 +91,15 @@ struct BatchPipeline {
     /// folded from their streams.
     mutating func load(_ decoded: [BatchDecider.Decoded]) async throws {
         let named = BatchDecider.patientIds(in: decoded)
-        if cache.wouldOverflow(adding: cache.missing(named).count) {
+        let revocations = offsets.revocationCount
+        if revocations != revocationsSeen || cache.wouldOverflow(adding: cache.missing(named).count) {
+            // A partition went to another instance, which may change its
+            // patients' streams (on a shared store); or the cache is full.
             // States read from the store must include the batch being committed.
             try await committing?.value
             committing = nil
             cache.removeAll()
+            revocationsSeen = revocations
         }
         // After emptying the cache, every patient the batch names is missing.
         let missing = cache.missing(named)
@@ -101,7 +114,14 @@ struct BatchPipeline {
     /// partition assigned again while this batch is committed resumes after
     /// it. (If the commit fails, the service stops and a restart reads the store.)
     mutating func decide(_ decoded: [BatchDecider.Decoded]) -> BatchDecider.Outcome {
-        let outcome = decider.decide(decoded, states: cache.states, receivedAt: clock.now())
+        var outcome = decider.decide(decoded, states: cache.states, receivedAt: clock.now())
+        // Fenced with this instance's claims: refused if another instance has claimed one of the partitions since.
+        for position in outcome.batch.nextOffsets where position.topic == inputTopic {
+            // Without a claim (a store nobody claimed, in tests): epoch 0, which
+            // holds only while no instance has claimed the partition.
+            outcome.batch.fence(offsets.claim(position.partition)
+                                ?? PartitionClaim(topic: inputTopic, partition: position.partition, epoch: 0))
+        }
         cache.merge(outcome.states)
         offsets.advance(outcome.batch.nextOffsets)
         return outcome
@@ -118,8 +138,14 @@ struct BatchPipeline {
         for position in outcome.batch.nextOffsets where position.topic == inputTopic {
             stored[TopicPartition(position.topic, position.partition)] = position.offset
         }
-        committing = Task { [store, relay, scheduler, metrics, logger, afterCommit, stored] in
-            let sequences = try await store.commit(outcome.batch)
+        committing = Task { [store, relay, scheduler, metrics, logger, afterCommit, stored, commitFailed] in
+            let sequences: [Int64]
+            do {
+                sequences = try await store.commit(outcome.batch)
+            } catch {
+                commitFailed.set()
+                throw error
+            }
             let createdAt = outcome.batch.recordedAt
             relay.accept(zip(outcome.batch.outbox, sequences).map { message, sequence in
                 OutboxRecord(sequence: sequence, message: message, createdAt: createdAt, publishedAt: nil, attempts: 0)
@@ -177,4 +203,13 @@ struct PatientStateCache {
     }
 
     mutating func removeAll() { states.removeAll(keepingCapacity: true) }
+}
+
+/// Whether a commit has failed: set by the commit's task, read by the next poll.
+final class CommitFailureFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    func set() { value.store(true, ordering: .releasing) }
 }

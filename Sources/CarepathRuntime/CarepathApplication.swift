@@ -26,7 +26,10 @@ import UnixSignals
 /// the group has finished, the stored offsets are committed to Kafka, the
 /// consumer leaves the group, the producer stops, and the store is closed:
 /// ``run()`` returns. A fatal error in any service cancels the others and
-/// ``run()`` throws it, after closing the same things.
+/// ``run()`` throws it, after closing the same things. One error is not
+/// fatal: a commit refused because another instance claimed the partition
+/// (``StoreError/fenced(_:current:)``, an instance stalled past its session);
+/// then the services are closed and built again, and the instance rejoins.
 ///
 /// The relay, the scheduler, the reporter and the consumer start once Kafka
 /// answers (the endpoints listen first): the producer must reach a broker
@@ -68,6 +71,7 @@ public final class CarepathApplication: Sendable {
     private let clock: WallClock
     private let endpoints: Endpoints?
     private let stopOnSignals: Bool
+    private let closesStore: Bool
     private let lifecycle = Mutex<(group: ServiceGroup?, shutdownRequested: Bool)>((nil, false))
 
     /// - Parameters:
@@ -80,9 +84,13 @@ public final class CarepathApplication: Sendable {
     ///   - clock: the wall clock (dead letters' `receivedAt`, due timers).
     ///   - endpoints: where `/metrics` and `/health/*` listen; `nil`: they are off.
     ///   - stopOnSignals: whether SIGINT and SIGTERM start a graceful shutdown.
+    ///   - closesStore: whether ``run()`` closes the store when it ends; `false`
+    ///     only where several applications in one process share a store (tests
+    ///     of partition ownership), and the caller closes it.
     public init(settings: Settings, kafka: KafkaConfiguration, store: any EventStore, logger: Logger,
                 metrics: RuntimeMetrics? = nil, status: RuntimeStatus? = nil, clock: WallClock = .system,
-                endpoints: Endpoints? = nil, stopOnSignals: Bool = false) {
+                endpoints: Endpoints? = nil, stopOnSignals: Bool = false, closesStore: Bool = true) {
+        self.closesStore = closesStore
         self.settings = settings
         self.kafka = kafka
         self.store = store
@@ -102,26 +110,43 @@ public final class CarepathApplication: Sendable {
     ///   ``RuntimeError`` (the endpoints' address, a topic Kafka will not serve).
     public func run() async throws {
         var failure: (any Error)?
-        var services: CarepathServices?
-        do {
-            let built = try await makeServices()
-            services = built
-            let requested = lifecycle.withLock { state in
-                state.group = built.group
-                return state.shutdownRequested
+        while true {
+            failure = nil
+            var services: CarepathServices?
+            do {
+                let built = try await makeServices()
+                services = built
+                let requested = lifecycle.withLock { state in
+                    state.group = built.group
+                    return state.shutdownRequested
+                }
+                if requested { await built.group.triggerGracefulShutdown() }
+                try await built.group.run()
+            } catch {
+                failure = error
             }
-            if requested { await built.group.triggerGracefulShutdown() }
-            try await built.group.run()
-        } catch {
-            failure = error
+            if let services { failure = await services.close(after: failure) }
+            // Fenced: another instance claimed one of this instance's
+            // partitions while it was stalled. Nothing of the refused batch
+            // was written or published. It leaves the group (closed above),
+            // forgets every cached state and offset, and joins again.
+            guard case .fenced(let claim, let current)? = failure as? StoreError,
+                  !lifecycle.withLock({ $0.shutdownRequested }) else { break }
+            logger.warning("a partition was claimed by another instance: rejoining the consumer group", metadata: [
+                "kafka.topic": "\(claim.topic)", "kafka.partition": "\(claim.partition)",
+                "claim.epoch": "\(claim.epoch)", "claim.current_epoch": "\(current)",
+            ])
+            status.update {
+                $0.readiness = .starting
+                $0.assignedPartitions = []
+            }
         }
-        if let services { failure = await services.close(after: failure) }
         status.update {
             $0.readiness = .stopped
             $0.assignedPartitions = []
         }
         // The one place the store is closed: nothing uses it any more.
-        await store.close()
+        if closesStore { await store.close() }
         if let failure {
             logger.error("carepath stopped on an error", metadata: ["error": "\(failure)"])
             throw failure
@@ -151,6 +176,8 @@ public final class CarepathApplication: Sendable {
         let settings = settings, kafka = kafka, logger = logger
         let inputTopic = settings.topics.input
         let offsets = OffsetBook(try await store.nextOffsets(topic: inputTopic))
+        let ownership = PartitionOwnership(store: store, offsets: offsets, topic: inputTopic, owner: PartitionOwnership.instanceName(),
+                                           clock: clock, logger: logger)
         // Rows committed from here on are handed to the relay in memory;
         // older ones (left by a crash or a stop) it reads from the store.
         let handOverFrom = try await store.nextOutboxSequence()
@@ -186,7 +213,9 @@ public final class CarepathApplication: Sendable {
             let consumer = try KafkaConsumer(
                 configuration: Self.consumerConfiguration(kafka, settings: settings), topics: [inputTopic],
                 rebalance: .init(readingCommitted: { partitions, committed in
-                    try offsets.startingPoints(for: partitions, committed: committed)
+                    try ownership.assigned(partitions, committed: committed)
+                }, revoked: { partitions in
+                    ownership.revoked(partitions)
                 }),
                 logger: logger)
             logger.info("carepath started", metadata: [
@@ -195,10 +224,14 @@ public final class CarepathApplication: Sendable {
             ])
             return consumer
         }
+        // On a shared store, rows committed by other instances (one that
+        // crashed before publishing them, say) never reach this relay in
+        // memory: it reads every unpublished row from the store instead.
         let relay = OutboxRelay(store: store, publisher: producer, logger: logger, metrics: metrics, status: status, clock: clock,
-                                retryMilliseconds: settings.outboxRetryMilliseconds, handOverFrom: handOverFrom)
+                                retryMilliseconds: settings.outboxRetryMilliseconds, handOverFrom: store.isShared ? nil : handOverFrom)
         let scheduler = TimerScheduler(store: store, publisher: producer, inputTopic: inputTopic, logger: logger,
-                                       metrics: metrics, clock: clock, interval: settings.timerInterval)
+                                       metrics: metrics, clock: clock, interval: settings.timerInterval,
+                                       owns: store.isShared ? ownedBy(status) : nil)
         let reporter = ProgressReporter(startup: startup, offsets: offsets, metrics: metrics, status: status, logger: logger)
         let consumer = ConsumerService(startup: startup, settings: settings, store: store, offsets: offsets, relay: relay,
                                        scheduler: scheduler, metrics: metrics, status: status, logger: logger, clock: clock)
@@ -214,6 +247,11 @@ public final class CarepathApplication: Sendable {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: stopOnSignals ? [.sigterm, .sigint] : [], logger: logger))
         return CarepathServices(group: group, producer: producer, startup: startup, offsets: offsets)
+    }
+
+    /// Whether this instance owns an input partition now: the consumer's assignment after its last poll.
+    private func ownedBy(_ status: RuntimeStatus) -> @Sendable (Int32) -> Bool {
+        { partition in status.current.assignedPartitions.contains(partition) }
     }
 
     /// The consumer's librdkafka properties: the configured ones, the group,

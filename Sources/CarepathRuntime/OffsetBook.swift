@@ -4,10 +4,42 @@ import Synchronization
 
 /// The next offset of each input partition, as the store has it: read once at
 /// start, advanced after each commit, consulted when the group assigns partitions.
+///
+/// It also keeps the claims this instance holds on the partitions
+/// (``PartitionClaims``): each commit is fenced with them. And it counts
+/// revocations, so that the pipeline forgets the patients' states it cached
+/// once a partition has gone to another instance.
 final class OffsetBook: Sendable {
     private let offsets: Mutex<[Int32: Int64]>
+    private let claims = Mutex<[Int32: PartitionClaim]>([:])
+    private let revocations = Mutex<Int>(0)
 
     init(_ initial: [Int32: Int64]) { offsets = Mutex(initial) }
+
+    /// Sets the next offsets of partitions to the store's, as they are now
+    /// (a shared store: another instance may have moved them on).
+    func reset(_ stored: [Int32: Int64], partitions: [Int32]) {
+        offsets.withLock { o in
+            for partition in partitions { o[partition] = stored[partition] }
+        }
+    }
+
+    /// Records claims granted to this instance; each replaces the partition's earlier one.
+    func hold(_ granted: [PartitionClaim]) {
+        claims.withLock { c in for claim in granted { c[claim.partition] = claim } }
+    }
+
+    /// The claim this instance holds on a partition of the input topic, if any.
+    /// A claim stays after a revocation, until a new one replaces it: a batch
+    /// read before the revocation is committed under it, or refused if the
+    /// new owner has claimed the partition since.
+    func claim(_ partition: Int32) -> PartitionClaim? { claims.withLock { $0[partition] } }
+
+    /// Counts a revocation: partitions went to another instance.
+    func revoked() { revocations.withLock { $0 += 1 } }
+
+    /// How many revocations there have been; a change means cached states may be stale.
+    var revocationCount: Int { revocations.withLock { $0 } }
 
     var count: Int { offsets.withLock { $0.count } }
 

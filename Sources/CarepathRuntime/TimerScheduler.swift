@@ -28,6 +28,7 @@ public final class TimerScheduler: Service {
     private let interval: Duration
     private let doorbell = Doorbell()
     private let machine: Mutex<TimerSchedulerStateMachine>
+    private let owns: (@Sendable (Int32) -> Bool)?
 
     /// - Parameters:
     ///   - store: where the timers are (the scheduler uses nothing else of the store).
@@ -39,8 +40,13 @@ public final class TimerScheduler: Service {
     ///   - interval: the time between passes (`CAREPATH_TIMER_INTERVAL_MS`); a
     ///     failed announcement is tried again a pass after this long.
     ///   - batchSize: timers read and announced per step.
+    ///   - owns: whether this instance owns an input partition: on a store
+    ///     shared by several instances, each announces only the timers of its
+    ///     own partitions; `nil`: every timer (a store of one instance).
     public init(store: any TimerStore, publisher: any OutputPublisher, inputTopic: String, logger: Logger,
-                metrics: RuntimeMetrics, clock: WallClock = .system, interval: Duration = .seconds(1), batchSize: Int = 1_000) {
+                metrics: RuntimeMetrics, clock: WallClock = .system, interval: Duration = .seconds(1), batchSize: Int = 1_000,
+                owns: (@Sendable (Int32) -> Bool)? = nil) {
+        self.owns = owns
         self.store = store
         self.publisher = publisher
         self.inputTopic = inputTopic
@@ -91,7 +97,9 @@ public final class TimerScheduler: Service {
         while true {
             switch action {
             case .readDue(let dueBy, let limit):
-                let due = try await store.timersToAnnounce(dueBy: dueBy, limit: limit, inputTopic: inputTopic)
+                var due = try await store.timersToAnnounce(dueBy: dueBy, limit: limit, inputTopic: inputTopic)
+                // A timer with no input partition (none recorded) is anyone's to announce.
+                if let owns { due.removeAll { timer in timer.inputPartition.map { !owns($0) } ?? false } }
                 action = machine.withLock { $0.dueTimersRead(due) }
             case .announce(let timers):
                 let results = await publisher.deliver(timers.map { Self.announcement(of: $0, inputTopic: inputTopic) })

@@ -141,13 +141,15 @@ public protocol TimerStore: Sendable {
 ///
 /// One ``commit(_:)`` is one transaction across all the parts: after a crash
 /// the store is either before or after a batch, never between.
-public protocol EventStore: StreamStore, InputLedger, OutboxStore, TimerStore {
+public protocol EventStore: StreamStore, InputLedger, OutboxStore, TimerStore, PartitionClaims {
     /// Commits a batch atomically: its appends to streams, processed inputs,
     /// next offsets, outbox rows and timers scheduled and ended (in that order).
     /// - Parameter batch: what one consumed batch changes.
     /// - Returns: the sequences given to the batch's outbox rows, in the order
     ///   of `batch.outbox` (ascending).
-    /// - Throws: ``StoreError/versionConflict(patientId:expected:actual:)`` when a
+    /// - Throws: ``StoreError/fenced(_:current:)`` when one of the batch's
+    ///   fences is no longer its partition's claim,
+    ///   ``StoreError/versionConflict(patientId:expected:actual:)`` when a
     ///   stream moved since the batch was decided, ``StoreError/constraint(_:)``
     ///   when an input is recorded twice for a patient, a timer id is scheduled
     ///   twice or events do not follow their stream's version (nothing is

@@ -28,9 +28,15 @@ import Synchronization
 public final class InMemoryEventStore: EventStore {
     private let state: Mutex<State?>
 
+    public let isShared: Bool
+
     /// An empty store.
-    public init() {
+    /// - Parameter shared: whether several instances in this process share it
+    ///   (tests of partition ownership): they then fence each other's commits
+    ///   with ``PartitionClaims``, and each may take over the others' partitions.
+    public init(shared: Bool = false) {
         state = Mutex(State())
+        isShared = shared
     }
 
     /// Runs `body` on the state under the lock.
@@ -97,8 +103,26 @@ public final class InMemoryEventStore: EventStore {
     @discardableResult
     public func commit(_ batch: StoreBatch) async throws(StoreError) -> [Int64] {
         try withState { s throws(StoreError) in
+            // Fences first: a superseded claim writes nothing.
+            for fence in batch.fences {
+                let current = s.claims[State.PartitionKey(topic: fence.topic, partition: fence.partition)]?.epoch ?? 0
+                guard current == fence.epoch else { throw .fenced(fence, current: current) }
+            }
             try s.check(batch)
             return s.apply(batch)
+        }
+    }
+
+    // MARK: - Partition claims
+
+    public func claim(topic: String, partitions: [Int32], owner: String, at time: Timestamp) async throws(StoreError) -> [PartitionClaim] {
+        try withState { s in
+            partitions.map { partition in
+                let key = State.PartitionKey(topic: topic, partition: partition)
+                let epoch = (s.claims[key]?.epoch ?? 0) + 1
+                s.claims[key] = (owner, epoch, time)
+                return PartitionClaim(topic: topic, partition: partition, epoch: epoch)
+            }
         }
     }
 
@@ -206,6 +230,14 @@ extension InMemoryEventStore {
             var nextAttemptAt: Int64 = 0
             var lastError: String?
         }
+
+        struct PartitionKey: Hashable {
+            var topic: String
+            var partition: Int32
+        }
+
+        /// Each claimed partition's owner, epoch and claim time.
+        var claims: [PartitionKey: (owner: String, epoch: Int64, claimedAt: Timestamp)] = [:]
 
         struct TimerRow {
             var timer: ScheduledTimer

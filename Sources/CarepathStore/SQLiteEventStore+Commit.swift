@@ -1,4 +1,4 @@
-import Pathway
+public import Pathway
 
 extension SQLiteEventStore {
     // MARK: - Commit
@@ -20,6 +20,18 @@ extension SQLiteEventStore {
 
     /// - Returns: the outbox rows' sequences, in the order of `batch.outbox`.
     private static func write(_ batch: StoreBatch, to db: SQLiteConnection) throws(StoreError) -> [Int64] {
+        // Fences first: a superseded claim writes nothing.
+        if !batch.fences.isEmpty {
+            let readEpoch = try db.statement("SELECT epoch FROM partition_claims WHERE topic = ? AND partition = ?")
+            for fence in batch.fences {
+                readEpoch.reset()
+                readEpoch.bind(1, fence.topic)
+                readEpoch.bind(2, Int64(fence.partition))
+                let current = try readEpoch.step() ? readEpoch.int64(0) : 0
+                readEpoch.reset()
+                guard current == fence.epoch else { throw .fenced(fence, current: current) }
+            }
+        }
         // An outbox message whose value is byte for byte an event's stored
         // body (an audit message, while the audit JSON and the codec's current
         // version agree) refers to that event's row instead of keeping a
@@ -136,5 +148,38 @@ extension SQLiteEventStore {
             try deleteTimer.run()
         }
         return sequences
+    }
+}
+
+extension SQLiteEventStore {
+    // MARK: - Partition claims
+
+    /// A SQLite file serves one instance.
+    public var isShared: Bool { false }
+
+    public func claim(topic: String, partitions: [Int32], owner: String, at time: Timestamp) async throws(StoreError) -> [PartitionClaim] {
+        guard !partitions.isEmpty else { return [] }
+        let now = time.millisecondsSinceEpoch
+        return try await perform { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> [PartitionClaim] in
+                let upsert = try db.statement("""
+                    INSERT INTO partition_claims (topic, partition, owner, epoch, claimed_at) VALUES (?, ?, ?, 1, ?)
+                    ON CONFLICT (topic, partition) DO UPDATE SET epoch = epoch + 1, owner = excluded.owner, claimed_at = excluded.claimed_at
+                    RETURNING epoch
+                    """)
+                var claims: [PartitionClaim] = []
+                for partition in partitions {
+                    upsert.reset()
+                    upsert.bind(1, topic)
+                    upsert.bind(2, Int64(partition))
+                    upsert.bind(3, owner)
+                    upsert.bind(4, now)
+                    guard try upsert.step() else { throw .failed("claiming \(topic)[\(partition)] returned no epoch") }
+                    claims.append(PartitionClaim(topic: topic, partition: partition, epoch: upsert.int64(0)))
+                    upsert.reset()
+                }
+                return claims
+            }
+        }
     }
 }

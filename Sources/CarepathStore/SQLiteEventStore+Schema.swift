@@ -120,6 +120,19 @@ extension SQLiteEventStore {
         """
         ALTER TABLE events ADD COLUMN codec_version INTEGER NOT NULL DEFAULT 1;
         """,
+        // Version 4: partition claims (``PartitionClaims``). A SQLite file
+        // serves one instance, but two processes pointed at one file by
+        // mistake fence each other like instances sharing a database.
+        """
+        CREATE TABLE partition_claims (
+            topic TEXT NOT NULL,
+            partition INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            PRIMARY KEY (topic, partition)
+        );
+        """,
     ]
 
     static func version(of db: SQLiteConnection) throws(StoreError) -> Int {

@@ -52,12 +52,25 @@ public struct StoreBatch: Sendable {
     public private(set) var timersScheduled: [StoredTimer] = []
     /// Timers fired or cancelled: no longer pending.
     public private(set) var timersEnded: [String] = []
+    /// The claims the committing instance holds on the partitions of the
+    /// batch's inputs: the commit writes nothing unless each is still its
+    /// partition's current claim (``PartitionClaims``).
+    public private(set) var fences: [PartitionClaim] = []
     private var appendIndex: [String: Int] = [:]
     /// Reused to encode each event for the store.
     private var scratch = JSONWriter(capacity: 4096)
 
     public init(recordedAt: Timestamp) {
         self.recordedAt = recordedAt
+    }
+
+    /// Makes the commit depend on a claim: it writes nothing, and fails with
+    /// ``StoreError/fenced(_:current:)``, if another instance has claimed the
+    /// partition since. A second fence for the same partition replaces the first.
+    /// - Parameter claim: a claim this instance was granted.
+    public mutating func fence(_ claim: PartitionClaim) {
+        fences.removeAll { $0.topic == claim.topic && $0.partition == claim.partition }
+        fences.append(claim)
     }
 
     /// Nothing to write.

@@ -12,6 +12,10 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case olderSchema(found: Int, supported: Int)
     /// A stored domain event no longer decodes.
     case corrupt(String)
+    /// The batch was fenced with a claim another instance has superseded
+    /// (``PartitionClaims``): nothing was written. Not a failure of the store:
+    /// the instance gives the partition up and rejoins its consumer group.
+    case fenced(PartitionClaim, current: Int64)
     case failed(String)
 
     public var description: String {
@@ -27,6 +31,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .olderSchema(let found, let supported):
             "the store has schema version \(found), older than this carepath's \(supported); operator commands never change a store: stop the carepath that runs on it and start `carepath run` of this release, which migrates it, or use the release that wrote it"
         case .corrupt(let message): "the store holds an unreadable domain event: \(message)"
+        case .fenced(let claim, let current):
+            "\(claim.topic)[\(claim.partition)] was claimed by another instance (epoch \(current); this instance held epoch \(claim.epoch)): the batch was not committed and nothing of it is published; this instance gives the partition up and rejoins the consumer group"
         case .failed(let message): "store error: \(message)"
         }
     }

@@ -226,6 +226,62 @@ struct StoreConformanceTests {
         }
     }
 
+    // MARK: - Partition claims
+
+    @Test("each claim of a partition raises its epoch by one; partitions and topics count apart", arguments: StoreBackend.allCases)
+    func claimsRaiseEpochs(_ backend: StoreBackend) async throws {
+        try await backend.withFreshStore { store in
+            #expect(try await store.claim(topic: Self.input, partitions: [], owner: "a", at: now) == [])
+            let first = try await store.claim(topic: Self.input, partitions: [2, 0], owner: "a", at: now)
+            #expect(first == [PartitionClaim(topic: Self.input, partition: 2, epoch: 1), PartitionClaim(topic: Self.input, partition: 0, epoch: 1)])
+            let second = try await store.claim(topic: Self.input, partitions: [0], owner: "b", at: now)
+            #expect(second == [PartitionClaim(topic: Self.input, partition: 0, epoch: 2)])
+            #expect(try await store.claim(topic: "other", partitions: [0], owner: "b", at: now).map(\.epoch) == [1])
+            #expect(try await store.claim(topic: Self.input, partitions: [2, 0], owner: "a", at: now).map(\.epoch) == [2, 3])
+        }
+    }
+
+    @Test("a commit fenced with a superseded claim is refused and writes nothing; under the current claim it goes on", arguments: StoreBackend.allCases)
+    func fencedCommit(_ backend: StoreBackend) async throws {
+        try await backend.withFreshStore { store in
+            let zombie = try #require(try await store.claim(topic: Self.input, partitions: [1], owner: "zombie", at: now).first)
+            let owner = try #require(try await store.claim(topic: Self.input, partitions: [1], owner: "owner", at: now).first)
+
+            var stale = Self.batch(0..<1)
+            stale.advance(topic: Self.input, partition: 1, to: 10)
+            stale.fence(zombie)
+            await #expect(throws: StoreError.fenced(zombie, current: owner.epoch)) { try await store.commit(stale) }
+            #expect(try await store.patientIds() == [])
+            #expect(try await store.nextOffsets(topic: Self.input) == [:])
+            #expect(try await store.outboxBacklog() == 0)
+            #expect(try await store.nextOutboxSequence() == 1)
+
+            var current = Self.batch(0..<1)
+            current.advance(topic: Self.input, partition: 1, to: 10)
+            current.fence(zombie)
+            current.fence(owner)  // replaces the fence on the same partition
+            #expect(current.fences == [owner])
+            try await store.commit(current)
+            #expect(try await store.nextOffsets(topic: Self.input) == [1: 10])
+            #expect(try await store.patientIds().count == 1)
+        }
+    }
+
+    @Test("a fence on a partition nobody claimed is refused; a batch with no fence is not checked", arguments: StoreBackend.allCases)
+    func fenceWithoutClaim(_ backend: StoreBackend) async throws {
+        try await backend.withFreshStore { store in
+            var fenced = Self.batch(0..<1)
+            let invented = PartitionClaim(topic: Self.input, partition: 4, epoch: 1)
+            fenced.fence(invented)
+            await #expect(throws: StoreError.fenced(invented, current: 0)) { try await store.commit(fenced) }
+            // Unfenced batches (operator tools rebuilding a store) commit as before.
+            try await store.commit(Self.batch(0..<1))
+            #expect(try await store.patientIds().count == 1)
+            let message = "\(StoreError.fenced(invented, current: 3))"
+            #expect(message.contains("clinical.events[4]") && message.contains("epoch 3") && message.contains("rejoins"))
+        }
+    }
+
     // MARK: - Outbox
 
     @Test("commit gives each outbox row its sequence, from 1 and in order; rows read back as committed", arguments: StoreBackend.allCases)
@@ -523,6 +579,7 @@ struct StoreConformanceTests {
             await #expect { try await store.markAnnounced(["t"], at: now) } throws: { isUnavailable($0) }
             await #expect { try await store.timerCounts(dueBy: now) } throws: { isUnavailable($0) }
             await #expect { try await store.statistics(now: now) } throws: { isUnavailable($0) }
+            await #expect { try await store.claim(topic: Self.input, partitions: [0], owner: "a", at: now) } throws: { isUnavailable($0) }
         }
     }
 }

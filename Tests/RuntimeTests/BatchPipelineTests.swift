@@ -19,7 +19,7 @@ struct BatchPipelineTests {
         }
     }
 
-    static func pipeline(store: SQLiteEventStore, offsets: OffsetBook, relay: OutboxRelay, cachedPatients: Int,
+    static func pipeline(store: any EventStore, offsets: OffsetBook, relay: OutboxRelay, cachedPatients: Int,
                          committed: CommittedOffsets) -> BatchPipeline {
         BatchPipeline(decider: BatchDecider(ruleset: .standard, topics: topics), inputTopic: topics.input, store: store, offsets: offsets,
                       relay: relay,
@@ -78,6 +78,62 @@ struct BatchPipelineTests {
         try await pipeline.finish()
         #expect(committed.all.count == 1, "nothing should be committed for messages already processed")
         #expect(try await store.processedInputs().count == 3)
+        await store.close()
+    }
+}
+
+extension BatchPipelineTests {
+    @Test("each commit is fenced with the book's claims: once another instance claims the partition, the commit is refused and writes nothing, and the next poll, even an empty one, stops on it")
+    func fencedByTheBooksClaim() async throws {
+        let store = InMemoryEventStore(shared: true)
+        let offsets = OffsetBook([:])
+        offsets.hold(try await store.claim(topic: Self.topics.input, partitions: [0], owner: "this", at: WallClock.system.now()))
+        let relay = OutboxRelay(store: store, publisher: FakePublisher(), logger: testLogger, metrics: RuntimeMetrics(),
+                                handOverFrom: try await store.nextOutboxSequence())
+        let committed = CommittedOffsets()
+        var pipeline = Self.pipeline(store: store, offsets: offsets, relay: relay, cachedPatients: 10, committed: committed)
+        let history = conservativeCareHistory(patient: "P-F", start: Timestamp(rfc3339: "2026-03-02T10:00:00Z")!)
+        try await pipeline.process(Self.messages(Array(history[0..<1]), from: 0))
+        try await pipeline.finish()
+        #expect(try await store.nextOffsets(topic: Self.topics.input) == [0: 1])
+
+        let other = try #require(try await store.claim(topic: Self.topics.input, partitions: [0], owner: "other", at: WallClock.system.now()).first)
+        try await pipeline.process(Self.messages(Array(history[1...]), from: 1))
+        // The refused commit ran in the background; an empty poll brings its error up.
+        await #expect(throws: StoreError.fenced(PartitionClaim(topic: Self.topics.input, partition: 0, epoch: 1), current: other.epoch)) {
+            for _ in 0..<200 {
+                try await pipeline.process([])
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        #expect(try await store.nextOffsets(topic: Self.topics.input) == [0: 1], "the refused batch wrote nothing")
+        #expect(try await store.processedInputs().count == 1)
+        #expect(committed.all.count == 1, "Kafka learns no offset of the refused batch")
+        await store.close()
+    }
+
+    @Test("after a revocation the cached states are forgotten: the next batch reads its patients from the store")
+    func revocationEmptiesTheCache() async throws {
+        let store = InMemoryEventStore(shared: true)
+        let offsets = OffsetBook([:])
+        let relay = OutboxRelay(store: store, publisher: FakePublisher(), logger: testLogger, metrics: RuntimeMetrics(),
+                                handOverFrom: try await store.nextOutboxSequence())
+        var pipeline = Self.pipeline(store: store, offsets: offsets, relay: relay, cachedPatients: 10, committed: CommittedOffsets())
+        let history = conservativeCareHistory(patient: "P-R", start: Timestamp(rfc3339: "2026-03-02T10:00:00Z")!)
+        try await pipeline.process(Self.messages(Array(history[0..<1]), from: 0))
+        try await pipeline.finish()
+        // Another instance owned the partition meanwhile and appended to P-R's stream (here: the same
+        // patient's next input, committed by a second pipeline on the same store).
+        offsets.revoked()
+        var other = Self.pipeline(store: store, offsets: OffsetBook([0: 1]), relay: relay, cachedPatients: 10, committed: CommittedOffsets())
+        try await other.process(Self.messages([history[1]], from: 1))
+        try await other.finish()
+        // Back to this pipeline: its cached P-R is behind the store; it must read the stream again.
+        offsets.reset([0: 2], partitions: [0])
+        try await pipeline.process(Self.messages([history[2]], from: 2))
+        try await pipeline.finish()
+        let stream = try #require(try await store.streams(of: ["P-R"])["P-R"])
+        #expect(stream.map(\.version) == Array(1...stream.count), "no version conflict, no gap")
         await store.close()
     }
 }

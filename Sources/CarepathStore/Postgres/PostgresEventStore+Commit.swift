@@ -1,6 +1,6 @@
 import Crypto
 import PostgresNIO
-import Pathway
+public import Pathway
 
 extension PostgresEventStore {
     // MARK: - Commit
@@ -70,6 +70,26 @@ extension PostgresEventStore {
             "SELECT first_seq, outbox_rows FROM commit_log WHERE digest = \(digestBytes)", logger: logger).decode((Int64, Int).self) {
             logger.notice("a batch committed before was committed again (a retry after an unknown outcome); nothing written", metadata: ["store": "\(settings)"])
             return count == 0 ? [] : Array(first..<(first + Int64(count)))
+        }
+
+        // Fences: each claim the batch carries must still be its partition's.
+        // FOR SHARE holds the claim rows until the commit: a claim of one of
+        // these partitions (an UPDATE) waits for this commit, then wins, so the
+        // claimant reads offsets that include this batch.
+        if !batch.fences.isEmpty {
+            var current: [String: Int64] = [:]
+            for topic in Set(batch.fences.map(\.topic)) {
+                let partitions = batch.fences.filter { $0.topic == topic }.map { Int32($0.partition) }
+                for try await (partition, epoch) in try await connection.query(
+                    "SELECT partition, epoch FROM partition_claims WHERE topic = \(topic) AND partition = ANY(\(partitions)) FOR SHARE",
+                    logger: logger).decode((Int32, Int64).self) {
+                    current["\(topic)\u{0}\(partition)"] = epoch
+                }
+            }
+            for fence in batch.fences {
+                let epoch = current["\(fence.topic)\u{0}\(fence.partition)"] ?? 0
+                guard epoch == fence.epoch else { throw StoreError.fenced(fence, current: epoch) }
+            }
         }
 
         // Streams: each append at the version its decision saw. FOR UPDATE
@@ -277,5 +297,40 @@ extension PostgresEventStore {
         add(Int64(batch.timersEnded.count))
         for id in batch.timersEnded { add(id) }
         return Array(hash.finalize())
+    }
+}
+
+extension PostgresEventStore {
+    // MARK: - Partition claims
+
+    /// Instances anywhere may share a PostgreSQL database.
+    public var isShared: Bool { true }
+
+    public func claim(topic: String, partitions: [Int32], owner: String, at time: Timestamp) async throws(StoreError) -> [PartitionClaim] {
+        guard !partitions.isEmpty else { return [] }
+        guard !readOnly else { throw .failed("\(place) was opened read-only; a read-only store never claims partitions") }
+        let claimedAt = time.millisecondsSinceEpoch
+        // Each partition once: one statement may not update a row twice.
+        var seen = Set<Int32>()
+        let distinct = partitions.filter { seen.insert($0).inserted }
+        // One statement, one transaction: each partition's epoch goes up by one
+        // (an UPDATE waits for commits holding the row FOR SHARE).
+        let epochs = try await transaction("claiming partitions") { connection in
+            var epochs: [Int32: Int64] = [:]
+            for try await (partition, epoch) in try await connection.query("""
+                INSERT INTO partition_claims (topic, partition, owner, epoch, claimed_at)
+                SELECT \(topic), p, \(owner), 1, \(claimedAt) FROM unnest(\(distinct)::integer[]) AS p
+                ON CONFLICT (topic, partition) DO UPDATE
+                    SET epoch = partition_claims.epoch + 1, owner = excluded.owner, claimed_at = excluded.claimed_at
+                RETURNING partition, epoch
+                """, logger: logger).decode((Int32, Int64).self) {
+                epochs[partition] = epoch
+            }
+            return epochs
+        }
+        return try partitions.map { partition throws(StoreError) in
+            guard let epoch = epochs[partition] else { throw .failed("claiming \(topic)[\(partition)] returned no epoch") }
+            return PartitionClaim(topic: topic, partition: partition, epoch: epoch)
+        }
     }
 }

@@ -86,18 +86,26 @@ final class RuntimeHarness: Sendable {
     ///   file path, `sqlite:PATH` or `memory:`), opened through the factory.
     func startService(store: String, group: String = "carepath", ruleset: Ruleset = .standard,
                       configure: (inout RuntimeConfiguration) -> Void = { _ in }) async throws -> RunningService {
+        let opened = try await StoreFactory.open(try StoreLocation(parsing: store), durability: .normal)
+        return startService(opened: opened, group: group, ruleset: ruleset, closesStore: true, configure: configure)
+    }
+
+    /// Runs carepath in this process on a store the caller opened (one that
+    /// several instances share, for one), until the returned handle is stopped.
+    /// - Parameter closesStore: whether the application closes the store when it stops.
+    func startService(opened: any EventStore, group: String = "carepath", ruleset: Ruleset = .standard, closesStore: Bool,
+                      configure: (inout RuntimeConfiguration) -> Void = { _ in }) -> RunningService {
         var configuration = RuntimeConfiguration()
         configuration.group = group
         configuration.sessionTimeoutMilliseconds = 4_000
         configuration.timerIntervalMilliseconds = 200
         configuration.outboxRetryMilliseconds = 200
         configure(&configuration)
-        let opened = try await StoreFactory.open(try StoreLocation(parsing: store), durability: .normal)
         var kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         for (k, v) in configuration.kafkaProperties { kafka[k] = v }
         // The same assembly as `carepath run` (without signals or endpoints).
         let application = CarepathApplication(settings: .init(configuration: configuration, ruleset: ruleset), kafka: kafka,
-                                              store: opened, logger: testLogger)
+                                              store: opened, logger: testLogger, closesStore: closesStore)
         let task = Task { try await application.run() }
         return RunningService(application: application, task: task, store: opened)
     }
