@@ -8,14 +8,15 @@ SHARED ?= ../shared
 BIN := .build/debug/carepath
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas test-deployment test-cloudevents
+.PHONY: all build test deps demo bench clean test-swift test-scenarios test-schemas test-deployment test-cloudevents test-model
 
 all: build
 
 ## Install what the build and the tests need (idempotent, quiet when present):
 ## Debian's librdkafka-dev for the Kafka shim, Debian's PostgreSQL server (the tests start a
 ## throwaway cluster with it, as nobody when run as root), Python's jsonschema for the schema checks,
-## the CloudEvents Python SDK (2.x) and confluent-kafka for the CloudEvents end-to-end test.
+## the CloudEvents Python SDK (2.x) and confluent-kafka for the CloudEvents end-to-end test,
+## Debian's spin for the ownership model.
 deps:
 	@pkg-config --exists rdkafka 2>/dev/null || { \
 		echo "installing librdkafka-dev (Debian)"; \
@@ -33,6 +34,10 @@ deps:
 		echo "installing docker-compose (Debian, to validate docker-compose.yml; no engine)"; \
 		$(SUDO) apt-get update -qq >/dev/null && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
+	@command -v spin >/dev/null 2>&1 || { \
+		echo "installing spin (Debian, to model-check the ownership protocol)"; \
+		$(SUDO) apt-get update -qq >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spin >/dev/null; }
 	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
 	@$(PYTHON) -c "import cloudevents.core.bindings.kafka, cloudevents.v1.kafka, confluent_kafka" 2>/dev/null || \
@@ -42,10 +47,10 @@ build: deps
 	@$(SWIFT) build
 
 ## Every test: Swift unit and property tests, the shared scenarios, the schemas,
-## the CloudEvents SDK against `carepath run`.
+## the CloudEvents SDK against `carepath run`, the ownership protocol's model.
 test: deps
 	@$(SWIFT) build --build-tests
-	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios test-deployment test-cloudevents
+	@$(MAKE) --no-print-directory test-swift test-schemas test-scenarios test-deployment test-cloudevents test-model
 
 test-swift:
 	@$(SWIFT) test --skip-build
@@ -61,6 +66,11 @@ test-scenarios:
 test-cloudevents: deps
 	@echo "== cloudevents: the Python SDK's binary and structured messages against carepath run"
 	@$(PYTHON) Tests/cloudevents/check.py --bin $(BIN)
+
+## The partition ownership protocol (claims with epochs, fenced commits, the relay, crashes
+## and pauses) model-checked with spin: Sources/CarepathRuntime/PartitionOwnership.pml.
+test-model: deps
+	@bash Tests/model/check.sh
 
 ## The deployment files: docker-compose.yml, Dockerfile, deploy/carepath.env (no Docker engine needed).
 test-deployment:

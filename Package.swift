@@ -84,7 +84,8 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         // carepath on Kafka: batches, the outbox relay, the timer scheduler, metrics,
-        // and /metrics and /health/* on Hummingbird.
+        // and /metrics and /health/* on Hummingbird. PartitionOwnership.pml is the spin
+        // model of the ownership protocol (Tests/model/check.sh), not a source.
         .target(
             name: "CarepathRuntime",
             dependencies: [
@@ -99,6 +100,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            exclude: ["PartitionOwnership.pml"],
             swiftSettings: strictConcurrency
         ),
         // Operators' tools: replay into a fresh store, what-if, inspect, republish.
