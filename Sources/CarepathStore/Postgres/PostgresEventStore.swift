@@ -7,8 +7,9 @@ public import Pathway
 /// An ``EventStore`` in a PostgreSQL database, through postgres-nio's
 /// connection pool (`PostgresClient`): the same data and the same
 /// behaviour as ``SQLiteEventStore``, in a database several carepath
-/// instances can share (partition fencing, which sharing needs, comes later;
-/// the schema keeps each outbox row's and timer's input partition for it).
+/// instances share (``PartitionClaims/isShared``): each commit checks its
+/// fences against `partition_claims` in its transaction, and each outbox row
+/// and timer keeps its input partition.
 ///
 /// The pool runs in a task the store owns, from ``open(_:readOnly:reconnectPatience:logger:)``
 /// to ``close()``. When the server goes away, calls fail with
