@@ -132,6 +132,7 @@ public final class CarepathApplication: Sendable {
             // forgets every cached state and offset, and joins again.
             guard case .fenced(let claim, let current)? = failure as? StoreError,
                   !lifecycle.withLock({ $0.shutdownRequested }) else { break }
+            metrics.recordFencedCommit()
             logger.warning("a partition was claimed by another instance: rejoining the consumer group", metadata: [
                 "kafka.topic": "\(claim.topic)", "kafka.partition": "\(claim.partition)",
                 "claim.epoch": "\(claim.epoch)", "claim.current_epoch": "\(current)",
@@ -177,7 +178,7 @@ public final class CarepathApplication: Sendable {
         let inputTopic = settings.topics.input
         let offsets = OffsetBook(try await store.nextOffsets(topic: inputTopic))
         let ownership = PartitionOwnership(store: store, offsets: offsets, topic: inputTopic, owner: PartitionOwnership.instanceName(),
-                                           clock: clock, logger: logger)
+                                           clock: clock, metrics: metrics, logger: logger)
         // Rows committed from here on are handed to the relay in memory;
         // older ones (left by a crash or a stop) it reads from the store.
         let handOverFrom = try await store.nextOutboxSequence()

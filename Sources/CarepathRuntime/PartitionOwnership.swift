@@ -33,6 +33,7 @@ struct PartitionOwnership: Sendable {
     /// Who claims: this instance, for operators reading the claims.
     let owner: String
     let clock: WallClock
+    let metrics: RuntimeMetrics
     let logger: Logger
 
     /// Claims newly assigned partitions and returns where each starts.
@@ -53,6 +54,7 @@ struct PartitionOwnership: Sendable {
             return (claims, shared ? try await store.nextOffsets(topic: topic) : [:])
         }
         offsets.hold(claims)
+        metrics.recordClaims(claims.count)
         if shared {
             offsets.reset(stored, partitions: numbers)
             for tp in partitions { starts[tp] = stored[tp.partition] ?? 0 }

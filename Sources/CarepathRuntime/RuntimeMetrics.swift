@@ -35,6 +35,8 @@ public final class RuntimeMetrics: Sendable {
         public var timersAnnounced = 0
         public var timersPending = 0
         public var timersDue = 0
+        public var partitionsClaimed = 0
+        public var fencedCommits = 0
         /// Messages not yet processed into the store, per input partition.
         public var lag: [Int32: Int64] = [:]
     }
@@ -60,6 +62,8 @@ public final class RuntimeMetrics: Sendable {
     private let timersPending: Meter
     private let timersDue: Meter
     private let timersAnnounced: CoreMetrics.Counter
+    private let partitionsClaimed: CoreMetrics.Counter
+    private let fencedCommits: CoreMetrics.Counter
     private let paused: Meter
     private let ready: Meter
     private let lagHelp: String
@@ -130,6 +134,10 @@ public final class RuntimeMetrics: Sendable {
         timersPending = gauge("carepath_timers_pending", "Timers scheduled and not yet fired or cancelled.")
         timersDue = gauge("carepath_timers_due", "Pending timers whose due time has passed.")
         timersAnnounced = counter("carepath_timers_announced_total", "timer.fired events published.")
+        partitionsClaimed = counter("carepath_partitions_claimed_total",
+                                    "Input partitions claimed in the store on assignment, each with a new epoch.")
+        fencedCommits = counter("carepath_fenced_commits_total",
+                                "Batches refused because another instance had claimed their partition; the instance rejoined its group.")
         paused = gauge("carepath_consumer_paused", "1 while consumption is paused for outbox backpressure.")
         ready = gauge("carepath_ready", "1 once partitions are assigned and the store is open.")
 
@@ -192,6 +200,19 @@ public final class RuntimeMetrics: Sendable {
             $0.snapshot.timersPending = pending
             $0.snapshot.timersDue = due
         }
+    }
+
+    /// Records partitions claimed on an assignment.
+    /// - Parameter count: how many partitions were claimed.
+    public func recordClaims(_ count: Int) {
+        partitionsClaimed.increment(by: count)
+        state.withLock { $0.snapshot.partitionsClaimed += count }
+    }
+
+    /// Records a batch refused because another instance had claimed its partition.
+    public func recordFencedCommit() {
+        fencedCommits.increment()
+        state.withLock { $0.snapshot.fencedCommits += 1 }
     }
 
     /// Records the consumer lag of the partitions held now; partitions no

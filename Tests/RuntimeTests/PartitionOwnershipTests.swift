@@ -57,6 +57,8 @@ extension RuntimeClusterTests {
 
             #expect(try await store.claim(topic: Self.input, partitions: [0, 1], owner: "probe", at: now).map(\.epoch) == [4, 4],
                     "the instance claimed both partitions once more after the refused commit")
+            #expect(running.application.metrics.snapshot.fencedCommits == 1)
+            #expect(running.application.metrics.snapshot.partitionsClaimed == 4)
             let live = PerPatientStreams(live: published, firstOccurrenceOnly: true)
             if let difference = live.firstDifference(from: expected) { Issue.record("live and offline differ: \(difference)") }
             #expect(live == expected)

@@ -75,6 +75,7 @@ struct RuntimeMetricsUnitTests {
             ("carepath_outbox_backlog", "gauge"), ("carepath_published_total", "counter"),
             ("carepath_publish_failures_total", "counter"), ("carepath_timers_pending", "gauge"),
             ("carepath_timers_due", "gauge"), ("carepath_timers_announced_total", "counter"),
+            ("carepath_partitions_claimed_total", "counter"), ("carepath_fenced_commits_total", "counter"),
             ("carepath_consumer_paused", "gauge"), ("carepath_ready", "gauge"),
         ] {
             let help = lines.firstIndex { $0.hasPrefix("# HELP \(name) ") }
@@ -85,6 +86,18 @@ struct RuntimeMetricsUnitTests {
         }
         #expect(lines.contains("# HELP carepath_events_consumed_total Input messages read from custom.input."))
         #expect(text.hasSuffix("\n"))
+    }
+
+    @Test("claims and fenced commits are counted, in the exposition and the snapshot")
+    func claimsAndFences() {
+        let metrics = RuntimeMetrics()
+        metrics.recordClaims(4)
+        metrics.recordClaims(2)
+        metrics.recordFencedCommit()
+        let lines = metrics.prometheusText().split(separator: "\n").map(String.init)
+        #expect(lines.contains("carepath_partitions_claimed_total 6"))
+        #expect(lines.contains("carepath_fenced_commits_total 1"))
+        #expect(metrics.snapshot.partitionsClaimed == 6 && metrics.snapshot.fencedCommits == 1)
     }
 
     @Test("the latency histogram's buckets are cumulative, with +Inf, _sum and _count")
