@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Checks the deployment files without a Docker engine:
 #   - docker-compose.yml is valid (`docker-compose config -q`);
-#   - it has the kafka, topics and carepath services; carepath is built from
-#     the Dockerfile, waits for the topics, keeps its store on a named volume;
+#   - it has the kafka, topics and postgres services: postgres with a
+#     pg_isready healthcheck, its data on a named volume, restart
+#     unless-stopped, its password from a secret file;
+#   - two carepath instances (services built from the Dockerfile, not in a
+#     profile), in one consumer group, CAREPATH_STORE a postgresql:// URL to
+#     the postgres service's user and database, the password from the same
+#     secret, depending on kafka and postgres healthy and topics completed,
+#     distinct host ports and host names; the SQLite alternative (a carepath
+#     service in a profile) in a group of its own, its store on a named volume;
+#   - no password in plain text anywhere: PASSWORD settings and store URLs
+#     carry none, and a secret file in the repository is marked as a demo
+#     value (its name contains "demo");
 #   - the topics service's script, run against a stand-in kafka-topics.sh,
 #     creates every topic with 8 partitions, clinical.events with
 #     cleanup.policy=delete, retention.ms=-1 and retention.bytes=-1;
@@ -61,7 +71,7 @@ with open("docker-compose.yml") as f:
     raw = yaml.safe_load(f)
 services = resolved.get("services") or {}
 
-for name in ("kafka", "topics", "carepath"):
+for name in ("kafka", "topics", "postgres"):
     check(name in services, f"service {name!r} is missing")
 if problems:
     print("\n".join(problems), file=sys.stderr)
@@ -131,28 +141,175 @@ if "clinical.events" in created:
     for key, value in (("cleanup.policy", "delete"), ("retention.ms", "-1"), ("retention.bytes", "-1")):
         check(configs.get(key) == value, f"topics: clinical.events needs --config {key}={value} (has {configs.get(key)})")
 
-# carepath: built from the Dockerfile, after the topics, on a named volume.
-carepath = services["carepath"]
-build = (raw.get("services", {}).get("carepath") or {}).get("build")
-if isinstance(build, str):
-    build = {"context": build}
-check(isinstance(build, dict), "carepath must be built (build:) from the repository")
-if isinstance(build, dict):
-    check(os.path.normpath(build.get("context", ".")) == ".", "carepath: build context must be the repository root")
-    check(build.get("dockerfile", "Dockerfile") == "Dockerfile", "carepath must be built from ./Dockerfile")
-check((carepath.get("depends_on") or {}).get("topics", {}).get("condition") == "service_completed_successfully",
-      "carepath must depend on topics with condition service_completed_successfully")
-check(carepath.get("restart") == "unless-stopped", "carepath: restart must be unless-stopped")
-check(bool(carepath.get("stop_grace_period")), "carepath: stop_grace_period is not set")
 named_volumes = set((resolved.get("volumes") or {}).keys())
-store_mounts = [v for v in carepath.get("volumes") or []
-                if (v.get("target") if isinstance(v, dict) else str(v).split(":")[1]) == "/var/lib/carepath"]
-check(any((v.get("source") if isinstance(v, dict) else str(v).split(":")[0]) in named_volumes for v in store_mounts),
-      "carepath: /var/lib/carepath must be a named volume")
-ports = [str(p.get("target") if isinstance(p, dict) else p) for p in carepath.get("ports") or []]
-check(any("9464" in p for p in ports), "carepath: port 9464 is not published")
-health = " ".join(map(str, (carepath.get("healthcheck") or {}).get("test") or []))
-check("/health/ready" in health, "carepath: the healthcheck must probe /health/ready")
+top_secrets = resolved.get("secrets") or {}
+raw_services = raw.get("services") or {}
+
+def as_list(value):
+    return [value] if isinstance(value, str) else list(value or [])
+
+def environment(service):
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, None) for e in env)
+    return {k: ("" if v is None else str(v)) for k, v in env.items()}
+
+def mount(v):
+    if isinstance(v, dict):
+        return v.get("source"), v.get("target")
+    parts = str(v).split(":")
+    return (parts[0], parts[1]) if len(parts) > 1 else (None, parts[0])
+
+def secret_names(service):
+    return {(x.get("source") if isinstance(x, dict) else str(x)) for x in service.get("secrets") or []}
+
+def secret_target(service, name):
+    for x in service.get("secrets") or []:
+        if isinstance(x, dict) and x.get("source") == name:
+            target = x.get("target") or name
+            return target if target.startswith("/") else f"/run/secrets/{target}"
+        if x == name:
+            return f"/run/secrets/{name}"
+    return None
+
+def host_ports(service):
+    out = []
+    for p in service.get("ports") or []:
+        if isinstance(p, dict):
+            out.append((str(p.get("published") or ""), str(p.get("target"))))
+        else:
+            parts = str(p).split(":")
+            out.append((parts[-2] if len(parts) > 1 else "", parts[-1].split("/")[0]))
+    return out
+
+# Secret files: one inside the repository is committed, so it must be a marked demo value.
+repo = os.path.realpath(".")
+for name, secret in top_secrets.items():
+    path = secret.get("file") if isinstance(secret, dict) else None
+    if not check(path, f"secret {name}: only file secrets are expected (no external ones without Swarm)"):
+        continue
+    real = os.path.realpath(path)
+    if real == repo or real.startswith(repo + os.sep):
+        check(os.path.isfile(real), f"secret {name}: {path} does not exist")
+        check("demo" in os.path.basename(real).lower(),
+              f"secret {name}: {os.path.relpath(real, repo)} is committed with the repository, so it must be a "
+              "demo value and named so (\"demo\" in its file name); keep a real secret outside version control")
+
+# postgres: the official image, a healthcheck with pg_isready, a named volume, the password from a secret.
+postgres = services["postgres"]
+penv = environment(postgres)
+check(re.match(r"(docker\.io/)?(library/)?postgres:", str(postgres.get("image", ""))) is not None,
+      "postgres must use the official postgres image (postgres:15)")
+check("pg_isready" in " ".join(map(str, as_list((postgres.get("healthcheck") or {}).get("test")))),
+      "postgres: the healthcheck must run pg_isready")
+check(not (postgres.get("healthcheck") or {}).get("disable"), "postgres: the healthcheck is disabled")
+check(postgres.get("restart") == "unless-stopped", "postgres: restart must be unless-stopped")
+check(any(t == "/var/lib/postgresql/data" and src in named_volumes for src, t in map(mount, postgres.get("volumes") or [])),
+      "postgres: /var/lib/postgresql/data must be a named volume")
+pg_user = penv.get("POSTGRES_USER") or "postgres"
+pg_db = penv.get("POSTGRES_DB") or pg_user
+pg_secret = None
+if check("POSTGRES_PASSWORD_FILE" in penv, "postgres: the password must come from a secret file (POSTGRES_PASSWORD_FILE)"):
+    for name in secret_names(postgres):
+        if secret_target(postgres, name) == penv["POSTGRES_PASSWORD_FILE"]:
+            pg_secret = name
+    check(pg_secret in top_secrets,
+          f"postgres: POSTGRES_PASSWORD_FILE={penv['POSTGRES_PASSWORD_FILE']} is not one of its secrets")
+check(str(penv.get("POSTGRES_HOST_AUTH_METHOD", "")).lower() != "trust", "postgres: POSTGRES_HOST_AUTH_METHOD=trust lets anyone in")
+
+# The carepath services: built from ./Dockerfile. Those without a profile run by default.
+def is_carepath(name):
+    build = (raw_services.get(name) or {}).get("build")
+    return build is not None or str(services[name].get("image", "")).startswith("carepath")
+carepaths = sorted(n for n in services if is_carepath(n))
+instances = [n for n in carepaths if not services[n].get("profiles")]
+alternatives = [n for n in carepaths if services[n].get("profiles")]
+
+replicas = sum(int(((services[n].get("deploy") or {}).get("replicas")) or 1) for n in instances)
+check(replicas == 2, f"two carepath instances must run by default, not {replicas} ({', '.join(instances) or 'none'})")
+
+for name in carepaths:
+    svc = services[name]
+    build = (raw_services.get(name) or {}).get("build")
+    if isinstance(build, str):
+        build = {"context": build}
+    if check(isinstance(build, dict), f"{name} must be built (build:) from the repository"):
+        check(os.path.normpath(build.get("context", ".")) == ".", f"{name}: build context must be the repository root")
+        check(build.get("dockerfile", "Dockerfile") == "Dockerfile", f"{name} must be built from ./Dockerfile")
+    deps = svc.get("depends_on") or {}
+    check((deps.get("topics") or {}).get("condition") == "service_completed_successfully",
+          f"{name} must depend on topics with condition service_completed_successfully")
+    check((deps.get("kafka") or {}).get("condition") == "service_healthy",
+          f"{name} must depend on kafka with condition service_healthy")
+    check(svc.get("restart") == "unless-stopped", f"{name}: restart must be unless-stopped")
+    check(bool(svc.get("stop_grace_period")), f"{name}: stop_grace_period is not set")
+    health = " ".join(map(str, as_list((svc.get("healthcheck") or {}).get("test"))))
+    check("/health/ready" in health, f"{name}: the healthcheck must probe /health/ready")
+    env = environment(svc)
+    metrics_port = env.get("CAREPATH_METRICS_PORT", "9464")
+    for published, target in host_ports(svc):
+        check(target == metrics_port, f"{name}: publishes container port {target}, but /metrics is on {metrics_port}")
+    if int(((svc.get("deploy") or {}).get("replicas")) or 1) > 1:
+        check(not any(published for published, _ in host_ports(svc)),
+              f"{name}: {svc['deploy']['replicas']} replicas cannot all publish the same host port")
+
+# The instances: one group, on the postgres service, the password from postgres's secret.
+groups = set()
+published = []
+for name in instances:
+    svc = services[name]
+    env = environment(svc)
+    groups.add(env.get("CAREPATH_GROUP") or "carepath")
+    check(((svc.get("depends_on") or {}).get("postgres") or {}).get("condition") == "service_healthy",
+          f"{name} must depend on postgres with condition service_healthy")
+    store = env.get("CAREPATH_STORE", "")
+    m = re.fullmatch(r"postgres(?:ql)?://([^:@/]+)(?::([^@/]*))?@([^:/?]+)(?::(\d+))?/([^?]+)(\?.*)?", store)
+    if check(m is not None, f"{name}: CAREPATH_STORE must be a postgresql://USER@postgres:5432/DB URL, not {store!r}"):
+        user, password, host, port, db, query = m.groups()
+        check(host == "postgres", f"{name}: CAREPATH_STORE must point at the postgres service, not {host}")
+        check((port or "5432") == "5432", f"{name}: CAREPATH_STORE must use port 5432, not {port}")
+        check(user == pg_user, f"{name}: CAREPATH_STORE's user {user} is not postgres's POSTGRES_USER {pg_user}")
+        check(db == pg_db, f"{name}: CAREPATH_STORE's database {db} is not postgres's POSTGRES_DB {pg_db}")
+        check(password is None, f"{name}: CAREPATH_STORE carries a password; use CAREPATH_STORE_PASSWORD_FILE and a secret")
+        mode = re.search(r"[?&]sslmode=([^&]*)", query or "")
+        check(mode is None or mode.group(1) in ("disable", "require", "verify-full"),
+              f"{name}: sslmode must be disable, require or verify-full")
+    pwfile = env.get("CAREPATH_STORE_PASSWORD_FILE")
+    if check(pwfile, f"{name}: CAREPATH_STORE_PASSWORD_FILE must name the password's secret file"):
+        check(pg_secret is not None and secret_target(svc, pg_secret) == pwfile,
+              f"{name}: CAREPATH_STORE_PASSWORD_FILE={pwfile} is not postgres's password secret ({pg_secret}) mounted in {name}")
+    published += [(name, p) for p, _ in host_ports(svc) if p]
+check(len(groups) == 1, f"the carepath instances must share one consumer group, not {sorted(groups)}")
+check(any(p == "9464" for _, p in published), "no carepath instance publishes /metrics on host port 9464")
+host_port_list = [p for _, p in published]
+check(len(host_port_list) == len(set(host_port_list)), f"two carepath services publish the same host port: {published}")
+hostnames = [services[n].get("hostname") for n in instances if services[n].get("hostname")]
+check(len(hostnames) == len(set(hostnames)), f"the carepath instances share a host name (the claims' owner): {hostnames}")
+client_ids = [environment(services[n]).get("CAREPATH_KAFKA_CLIENT_ID") for n in instances]
+client_ids = [c for c in client_ids if c]
+check(len(client_ids) == len(set(client_ids)), f"the carepath instances share a Kafka client id: {client_ids}")
+
+# The embedded/simple alternative: one instance on SQLite, in a profile, a group of its own, a named volume.
+sqlite_alternatives = [n for n in alternatives if not environment(services[n]).get("CAREPATH_STORE", "").startswith("postgres")]
+check(sqlite_alternatives, "the single-instance SQLite alternative (a carepath service in a profile) is missing")
+for name in sqlite_alternatives:
+    svc = services[name]
+    env = environment(svc)
+    check((env.get("CAREPATH_GROUP") or "carepath") not in groups,
+          f"{name}: a SQLite store serves one instance per group; give it a group of its own, not {env.get('CAREPATH_GROUP')}")
+    store = env.get("CAREPATH_STORE", "/var/lib/carepath/carepath.sqlite")
+    check(store.startswith("/var/lib/carepath/") or store.startswith("sqlite:/var/lib/carepath/"),
+          f"{name}: its SQLite store must be under /var/lib/carepath, not {store}")
+    check(any(t == "/var/lib/carepath" and src in named_volumes for src, t in map(mount, svc.get("volumes") or [])),
+          f"{name}: /var/lib/carepath must be a named volume")
+
+# No password in plain text: password settings hold none but a marked demo value, URLs carry none.
+for sname, svc in services.items():
+    for key, value in environment(svc).items():
+        if re.search(r"PASSWORD|PASSWD|SECRET", key) and not key.endswith("_FILE") and value:
+            check("demo" in value.lower(), f"{sname}: {key} holds a password in plain text; use a secret file")
+        if re.search(r"://[^/@\s:]+:[^/@\s]+@", value):
+            check("demo" in value.lower(), f"{sname}: {key} carries a password in a URL; use a secret file")
 
 # Every CAREPATH_* name is a setting carepath knows.
 known = {
@@ -187,7 +344,8 @@ if os.path.exists("deploy/carepath.env"):
 if problems:
     print("\n".join(problems), file=sys.stderr)
     sys.exit(1)
-print(f"services {', '.join(sorted(services))}; {len(created)} topics; "
+print(f"services {', '.join(sorted(services))}; {replicas} carepath instances on postgres in group {sorted(groups)[0] if groups else '?'}; "
+      f"{len(created)} topics; "
       f"{len(names)} CAREPATH_* names in compose, {len(env_names)} in deploy/carepath.env")
 PY
 ) || fail "docker-compose.yml does not describe the deployment (see above)"
