@@ -1,4 +1,5 @@
 import Glibc
+public import Logging
 
 /// Opens the store a ``StoreLocation`` names: the one place that knows the
 /// backends. Commands open stores only through it.
@@ -15,13 +16,17 @@ public enum StoreFactory {
     ///     in-memory store cannot be reached, and a new one is empty. A
     ///     PostgreSQL database must hold this release's schema; its sessions
     ///     refuse every write.
+    ///   - logger: where a store that logs (PostgreSQL: its connection pool,
+    ///     reconnects, retried commits) writes; the runtime's own logger, so
+    ///     that its lines have the runtime's format.
     /// - Returns: the open store; the caller closes it.
     /// - Throws: ``StoreError/unavailable(_:)`` when the store cannot be opened
     ///   (a missing folder, a missing file for a read-only open, `memory:`
     ///   read-only, an unreachable PostgreSQL server), ``StoreError/newerSchema(found:supported:)``
     ///   or ``StoreError/olderSchema(found:supported:)``.
     public static func open(_ location: StoreLocation, durability: SQLiteEventStore.Durability = .full,
-                            readOnly: Bool = false) async throws(StoreError) -> any EventStore {
+                            readOnly: Bool = false,
+                            logger: Logger = Logger(label: "carepath.store")) async throws(StoreError) -> any EventStore {
         switch location {
         case .sqlite(let path):
             if readOnly && path != ":memory:" && access(path, F_OK) != 0 {
@@ -34,7 +39,7 @@ public enum StoreFactory {
             }
             return InMemoryEventStore()
         case .postgresql(let settings):
-            return try await PostgresEventStore.open(settings, readOnly: readOnly)
+            return try await PostgresEventStore.open(settings, readOnly: readOnly, logger: logger)
         }
     }
 }

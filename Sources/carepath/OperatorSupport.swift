@@ -76,7 +76,7 @@ func openExistingStore(_ configuration: RuntimeConfiguration, command: String) a
         break
     }
     do {
-        return try await StoreFactory.open(location, durability: .normal, readOnly: true)
+        return try await StoreFactory.open(location, durability: .normal, readOnly: true, logger: operatorLogger(configuration))
     } catch {
         throw CommandFailure("cannot open the store \(setting): \(error)")
     }

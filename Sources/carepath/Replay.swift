@@ -116,7 +116,7 @@ struct Replay: AsyncParsableCommand {
         let live = try await openExistingStore(configuration, command: "replay")
         let rebuilt: any EventStore
         do {
-            rebuilt = try await StoreFactory.open(target, durability: .normal)
+            rebuilt = try await StoreFactory.open(target, durability: .normal, logger: operatorLogger(configuration))
         } catch {
             await live.close()
             throw CommandFailure("cannot create the store \(target): \(error)")

@@ -43,7 +43,7 @@ struct Run: AsyncParsableCommand {
         let location = try storeLocation(configuration)
         let store: any EventStore
         do {
-            store = try await StoreFactory.open(location, durability: configuration.storeDurability)
+            store = try await StoreFactory.open(location, durability: configuration.storeDurability, logger: logger)
         } catch {
             throw CommandFailure("\(error)")
         }
