@@ -70,7 +70,7 @@ public struct StoreRebuild: Sendable {
         }
         summary.patients = states.count
         let elapsed = ContinuousClock.now - began
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = elapsed / .seconds(1)
         return summary
     }
 

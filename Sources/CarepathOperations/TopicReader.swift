@@ -110,7 +110,7 @@ public struct TopicReader: Sendable {
             done += Int64(messages.count)
             let elapsed = ContinuousClock.now - began
             progress(Progress(done: done, total: total,
-                              elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                              elapsed: elapsed / .seconds(1)))
         }
         await consumer.close()
         return extents

@@ -152,7 +152,7 @@ struct BatchPipeline {
             })
             if outcome.batch.timersScheduled.contains(where: { $0.timer.dueAt <= createdAt }) { scheduler.notify() }
             let elapsed = ContinuousClock.now - started
-            metrics.recordBatch(outcome.summary, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            metrics.recordBatch(outcome.summary, seconds: elapsed / .seconds(1))
             for (reason, n) in outcome.summary.deadLettered {
                 logger.warning("input dead-lettered", metadata: ["reason": "\(reason.rawValue)", "count": "\(n)"])
             }

@@ -54,7 +54,7 @@ public final class TimerScheduler: Service {
         self.metrics = metrics
         self.clock = clock
         self.interval = interval
-        let milliseconds = interval.components.seconds * 1_000 + interval.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = Int64(interval / .milliseconds(1))
         machine = Mutex(TimerSchedulerStateMachine(batchSize: batchSize, retryIntervalMilliseconds: milliseconds))
     }
 

@@ -102,7 +102,7 @@ enum KafkaBenchmark {
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return d / .seconds(1)
     }
 
     /// About 200 bytes of JSON, like a small clinical event.

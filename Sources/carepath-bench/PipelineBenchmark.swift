@@ -202,7 +202,7 @@ enum PipelineBenchmark {
     static func elapsed(since start: ContinuousClock.Instant) -> Double { seconds(ContinuousClock.now - start) }
 
     static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        d / .seconds(1)
     }
 }
 

@@ -104,8 +104,7 @@ func evaluateStreaming(_ document: [UInt8], lines: Int, keep: Bool) -> Run {
     if keep {
         deadLetters = Lines(kept).reduce(0) { $0 + ($1.starts(with: deadLetterTopic) ? 1 : 0) }
     }
-    let c = elapsed.components
-    return Run(seconds: Double(c.seconds) + Double(c.attoseconds) * 1e-18, inputEvents: lines, outputMessages: messages,
+    return Run(seconds: elapsed / .seconds(1), inputEvents: lines, outputMessages: messages,
                outputBytes: bytes, deadLetters: deadLetters, jsonl: kept)
 }
 
@@ -132,8 +131,7 @@ func evaluate(_ lines: [[UInt8]], offlineEncoder: Bool) -> Run {
             }
         }
     }
-    let c = elapsed.components
-    let seconds = Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    let seconds = elapsed / .seconds(1)
     let deadLetters = messages.reduce(0) { $0 + ($1.topic == TopicNames.standard.deadLetters ? 1 : 0) }
     return Run(seconds: seconds, inputEvents: lines.count, outputMessages: messages.count, outputBytes: jsonl.count,
                deadLetters: deadLetters, jsonl: jsonl)
@@ -176,7 +174,7 @@ if options.command == "cohort" {
 
 let generationStart = ContinuousClock.now
 let lines = cohort.lines()
-let generationSeconds = { let c = (ContinuousClock.now - generationStart).components; return Double(c.seconds) + Double(c.attoseconds) * 1e-18 }()
+let generationSeconds = (ContinuousClock.now - generationStart) / .seconds(1)
 let inputBytes = lines.reduce(0) { $0 + $1.count + 1 }
 print("carepath-bench evaluate: seed \(options.seed), \(options.patients) patients x \(options.events) events, "
       + "\(fmt(Double(inputBytes) / 1_048_576, 1)) MiB of JSONL (generated in \(fmt(generationSeconds, 2)) s, not timed)")
